@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* The guest memory table: regions the front end shared with us, mapped
+ * into this process, and the translations the rings and requests need. */
+#ifndef VHD_MEMORY_H
+#define VHD_MEMORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+/* Slots offered through GET_MAX_MEM_SLOTS (at least 509 by the issue). */
+#define VHD_MAX_MEM_SLOTS 509
+
+struct vhd_region {
+	uint64_t gpa;         /* guest physical address of the first byte */
+	uint64_t size;
+	uint64_t uva;         /* front end's virtual address of the first byte */
+	uint64_t mmap_offset; /* offset of the first byte in the fd */
+	void *map;            /* what mmap() returned */
+	size_t map_size;
+	uint8_t *host;        /* our address of the first byte */
+};
+
+struct vhd_memory {
+	unsigned int count;                       /* sorted by gpa */
+	struct vhd_region regions[VHD_MAX_MEM_SLOTS];
+};
+
+void vhd_memory_init(struct vhd_memory *m);
+/* Unmaps every region. */
+void vhd_memory_clear(struct vhd_memory *m);
+/* Maps [mmap_offset, mmap_offset + size) of fd (the fd is not kept).
+ * -EINVAL for zero size, wrap-around or overlap with another region (in gpa
+ * or uva space), -ENOSPC when full, -errno of mmap. */
+int vhd_memory_add(struct vhd_memory *m, uint64_t gpa, uint64_t size,
+		   uint64_t uva, uint64_t mmap_offset, int fd);
+/* Removes the region with exactly this gpa and size: -ENOENT if none. */
+int vhd_memory_remove(struct vhd_memory *m, uint64_t gpa, uint64_t size);
+
+/* Host address of [gpa, gpa + len) when it lies within one region, else
+ * NULL. len 0 is allowed (address of gpa itself must be mapped). */
+void *vhd_memory_gpa(const struct vhd_memory *m, uint64_t gpa, uint64_t len);
+/* Same in the front end's address space (ring addresses). */
+void *vhd_memory_uva(const struct vhd_memory *m, uint64_t uva, uint64_t len);
+/* Appends iovecs for [gpa, gpa + len), splitting at region borders. Returns
+ * the number appended, -EFAULT when any byte is unmapped, -ENOBUFS when
+ * more than max iovecs would be needed. */
+int vhd_memory_gpa_iov(const struct vhd_memory *m, uint64_t gpa,
+		       uint64_t len, struct iovec *iov, unsigned int max);
+
+#endif
