@@ -265,8 +265,10 @@ uint8_t vhostdev_get_status(struct vhostdev *dev);
 int vhostdev_set_needs_reset(struct vhostdev *dev);
 
 /* Virtio shared objects (needs VHOSTDEV_PF_SHARED_OBJECT acked and a
- * back-end channel). _add generates a new UUID with libuuid. */
-int vhostdev_shared_object_add(struct vhostdev *dev, uint8_t uuid[16]);
+ * back-end channel). _add keeps a copy of fd (a dmabuf), generates a new
+ * UUID for it with libuuid, tells the front end, and hands the fd to the
+ * front end when it asks (GET_SHARED_OBJECT). */
+int vhostdev_shared_object_add(struct vhostdev *dev, int fd, uint8_t uuid[16]);
 int vhostdev_shared_object_remove(struct vhostdev *dev,
 				  const uint8_t uuid[16]);
 /* Waits (up to 5 s) for the front end's answer: *fd is the object's dmabuf

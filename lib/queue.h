@@ -93,6 +93,8 @@ struct vhostdev_queue {
 	bool detached;
 	bool stopping;        /* GET_VRING_BASE waits for inflight == 0 */
 	bool broken;          /* bad chain seen: no more pops until reset */
+	int wake_pending;     /* atomic: wake_fd was written */
+	int in_callback;      /* the kick callback runs (worker side) */
 };
 
 /* Implemented by the data path (ring-split.c / ring-packed.c). */
@@ -114,10 +116,14 @@ int vhd_req_add_buffer(struct vhostdev_req *req, uint64_t gpa, uint32_t len,
 /* Resets a slot for a new chain. */
 void vhd_req_begin(struct vhostdev_req *req, uint16_t id);
 
-/* Implemented by the control side (queue.c). */
-/* Allocates slots for q->size (control thread, queue stopped). */
+/* Allocates slots for q->size (control thread, queue stopped);
+ * implemented by request.c. */
 int vhd_queue_alloc_slots(struct vhostdev_queue *q);
 void vhd_queue_free_slots(struct vhostdev_queue *q);
+
+/* Implemented by the control side (queue.c). */
+/* VIRTIO_F_NOTIFY_ON_EMPTY was acked. */
+bool vhd_queue_notify_on_empty(const struct vhostdev_queue *q);
 /* Sends the guest an interrupt: call fd, or in-band VRING_CALL. */
 void vhd_queue_signal(struct vhostdev_queue *q);
 /* A bad chain or ring: log why, stop the queue, set DEVICE_NEEDS_RESET. */

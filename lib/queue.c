@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/* Queue lifecycle on the control side (start when the kick fd arrives,
+ * stop on GET_VRING_BASE or disconnect, re-point rings when memory
+ * moves), each queue's stable fd (an epoll set holding the current kick
+ * eventfd and our own wake eventfd), guest interrupts, and the public
+ * queue accessors. */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "device.h"
+#include "export.h"
+
+int vhd_queue_init(struct vhostdev *dev, struct vhostdev_queue *q,
+		   unsigned int index)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	memset(q, 0, sizeof(*q));
+	q->dev = dev;
+	q->index = index;
+	q->mem = dev->mem;
+	q->kick_fd = q->call_fd = q->err_fd = -1;
+	q->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (q->epfd < 0)
+		return -errno;
+	q->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (q->wake_fd < 0)
+		return -errno;
+	if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, q->wake_fd, &ev) < 0)
+		return -errno;
+	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void drop_kick_fd(struct vhostdev_queue *q)
+{
+	if (q->kick_fd < 0)
+		return;
+	epoll_ctl(q->epfd, EPOLL_CTL_DEL, q->kick_fd, NULL);
+	close_fd(&q->kick_fd);
+}
+
+void vhd_queue_fini(struct vhostdev_queue *q)
+{
+	if (!q->dev)
+		return;
+	drop_kick_fd(q);
+	close_fd(&q->call_fd);
+	close_fd(&q->err_fd);
+	close_fd(&q->wake_fd);
+	close_fd(&q->epfd);
+	vhd_queue_free_slots(q);
+}
+
+bool vhd_queue_notify_on_empty(const struct vhostdev_queue *q)
+{
+	return vhd_has_feature(q->dev, VHOSTDEV_F_NOTIFY_ON_EMPTY);
+}
+
+bool vhd_queue_running_detached(const struct vhostdev_queue *q)
+{
+	return q->detached && q->started;
+}
+
+/* Ring areas, their sizes and alignments per the virtio spec. */
+static int map_area(struct vhostdev_queue *q, const char *what, uint64_t uva,
+		    uint64_t size, uint64_t align, void **out)
+{
+	void *p;
+
+	if (uva & (align - 1)) {
+		vhd_err(q->dev, "queue %u: %s at 0x%llx is not %llu-byte aligned",
+			q->index, what, (unsigned long long)uva,
+			(unsigned long long)align);
+		return -EINVAL;
+	}
+	p = vhd_memory_uva(q->mem, uva, size);
+	if (!p) {
+		vhd_err(q->dev, "queue %u: %s at 0x%llx (+%llu) is not in guest memory",
+			q->index, what, (unsigned long long)uva,
+			(unsigned long long)size);
+		return -EFAULT;
+	}
+	*out = p;
+	return 0;
+}
+
+int vhd_queue_remap(struct vhostdev_queue *q)
+{
+	uint64_t n = q->size;
+	void *desc, *driver, *device;
+	int r;
+
+	if (q->packed) {
+		r = map_area(q, "descriptor ring", q->desc_uva, 16 * n, 16, &desc);
+		if (!r)
+			r = map_area(q, "driver area", q->avail_uva, 4, 4, &driver);
+		if (!r)
+			r = map_area(q, "device area", q->used_uva, 4, 4, &device);
+	} else {
+		r = map_area(q, "descriptor table", q->desc_uva, 16 * n, 16, &desc);
+		if (!r)
+			r = map_area(q, "available ring", q->avail_uva,
+				     6 + 2 * n, 2, &driver);
+		if (!r)
+			r = map_area(q, "used ring", q->used_uva, 6 + 8 * n, 4,
+				     &device);
+	}
+	if (r < 0)
+		return r;
+	q->desc = desc;
+	q->avail = driver;
+	q->used = device;
+	return 0;
+}
+
+int vhd_queue_start(struct vhostdev_queue *q)
+{
+	struct vhostdev *dev = q->dev;
+	int r;
+
+	if (!dev->features_set) {
+		vhd_err(dev, "queue %u: kicked before SET_FEATURES", q->index);
+		return -EPROTO;
+	}
+	if (q->size == 0) {
+		vhd_err(dev, "queue %u: kicked before SET_VRING_NUM", q->index);
+		return -EPROTO;
+	}
+	q->packed = vhd_has_feature(dev, VHOSTDEV_F_RING_PACKED);
+	q->event_idx = vhd_has_feature(dev, VHOSTDEV_F_RING_EVENT_IDX);
+	q->indirect = vhd_has_feature(dev, VHOSTDEV_F_RING_INDIRECT_DESC);
+	q->in_order = vhd_has_feature(dev, VHOSTDEV_F_IN_ORDER);
+	q->mem = dev->mem;
+	r = vhd_queue_remap(q);
+	if (r < 0)
+		return r;
+	vhd_queue_free_slots(q);
+	r = vhd_queue_alloc_slots(q);
+	if (r < 0)
+		return r;
+	if (q->packed) {
+		uint32_t used = q->base >> 16;
+
+		q->last_avail = q->base & 0x7fff;
+		q->avail_wrap = (q->base >> 15) & 1;
+		/* Front ends that send only the avail half restart from a
+		 * drained ring, where used == avail. */
+		if (used == 0)
+			used = q->base & 0xffff;
+		q->used_idx = used & 0x7fff;
+		q->used_wrap = (used >> 15) & 1;
+		if (q->last_avail >= q->size || q->used_idx >= q->size) {
+			vhd_err(dev, "queue %u: base 0x%x outside a ring of %u",
+				q->index, q->base, q->size);
+			vhd_queue_free_slots(q);
+			return -EINVAL;
+		}
+	} else {
+		q->last_avail = (uint16_t)q->base;
+		q->used_idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
+	}
+	q->signalled_used_valid = false;
+	q->notification_enabled = true;
+	q->inflight = 0;
+	q->broken = false;
+	q->stopping = false;
+	if (!vhd_has_feature(dev, VHOSTDEV_F_PROTOCOL_FEATURES))
+		q->enabled = true;
+	q->started = true;
+	vhd_dbg(dev, "queue %u started: %s ring of %u, avail %u, used %u",
+		q->index, q->packed ? "packed" : "split", q->size,
+		q->last_avail, q->used_idx);
+	VHD_CALLBACK_VOID(dev, queue_start, q);
+	/* Buffers may be waiting already. */
+	vhd_queue_wake(q);
+	return 0;
+}
+
+void vhd_queue_stop(struct vhostdev_queue *q)
+{
+	q->started = false;
+	__atomic_store_n(&q->stopping, false, __ATOMIC_RELEASE);
+	drop_kick_fd(q);
+	vhd_queue_free_slots(q);
+	vhd_dbg(q->dev, "queue %u stopped at avail %u used %u", q->index,
+		q->last_avail, q->used_idx);
+}
+
+void vhd_queue_reset(struct vhostdev_queue *q)
+{
+	if (q->started)
+		vhd_queue_stop(q);
+	drop_kick_fd(q);
+	close_fd(&q->call_fd);
+	close_fd(&q->err_fd);
+	q->size = 0;
+	q->desc_uva = q->avail_uva = q->used_uva = q->log_gpa = 0;
+	q->addr_flags = 0;
+	q->base = 0;
+	q->enabled = false;
+	q->broken = false;
+}
+
+int vhd_queue_set_kick(struct vhostdev_queue *q, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	drop_kick_fd(q);
+	if (fd >= 0) {
+		if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			int r = -errno;
+
+			vhd_err(q->dev, "queue %u: kick fd refused by epoll: %s",
+				q->index, strerror(-r));
+			close(fd);
+			return r;
+		}
+		q->kick_fd = fd;
+	}
+	if (q->started) {
+		vhd_queue_wake(q);
+		return 0;
+	}
+	return vhd_queue_start(q);
+}
+
+void vhd_queue_wake(struct vhostdev_queue *q)
+{
+	/* Write first: a reader that sees the flag is sure to find the
+	 * eventfd readable, so it never stays readable unread. */
+	eventfd_write(q->wake_fd, 1);
+	__atomic_store_n(&q->wake_pending, 1, __ATOMIC_RELEASE);
+}
+
+void vhd_queue_signal(struct vhostdev_queue *q)
+{
+	struct vhu_vring_state state = { .index = q->index, .num = 0 };
+
+	if (q->call_fd >= 0) {
+		eventfd_write(q->call_fd, 1);
+		return;
+	}
+	if (vhd_has_protocol(q->dev, VHOSTDEV_PF_INBAND_NOTIFICATIONS))
+		vhd_backend_send(q->dev, VHU_BACKEND_VRING_CALL, &state,
+				 sizeof(state), false, NULL);
+}
+
+void vhd_queue_broken(struct vhostdev_queue *q, const char *why)
+{
+	vhd_err(q->dev, "queue %u: %s; device needs reset", q->index, why);
+	__atomic_store_n(&q->broken, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&q->dev->needs_reset, 1, __ATOMIC_RELEASE);
+	vhd_device_wake(q->dev);
+}
+
+void vhd_queue_drained(struct vhostdev_queue *q)
+{
+	vhd_device_wake(q->dev);
+}
+
+/* ---- public ------------------------------------------------------------- */
+
+VHD_EXPORT struct vhostdev_queue *vhostdev_get_queue(struct vhostdev *dev,
+						     unsigned int index)
+{
+	if (!dev || index >= dev->num_queues)
+		return NULL;
+	return &dev->queues[index];
+}
+
+VHD_EXPORT unsigned int vhostdev_queue_get_index(struct vhostdev_queue *q)
+{
+	return q->index;
+}
+
+VHD_EXPORT struct vhostdev *vhostdev_queue_get_device(struct vhostdev_queue *q)
+{
+	return q->dev;
+}
+
+VHD_EXPORT unsigned int vhostdev_queue_get_size(struct vhostdev_queue *q)
+{
+	return q->size;
+}
+
+VHD_EXPORT int vhostdev_queue_is_ready(struct vhostdev_queue *q)
+{
+	return q->started && q->enabled && !q->stopping &&
+	       !__atomic_load_n(&q->broken, __ATOMIC_ACQUIRE);
+}
+
+VHD_EXPORT void vhostdev_queue_set_userdata(struct vhostdev_queue *q,
+					    void *userdata)
+{
+	q->userdata = userdata;
+}
+
+VHD_EXPORT void *vhostdev_queue_get_userdata(struct vhostdev_queue *q)
+{
+	return q->userdata;
+}
+
+VHD_EXPORT int vhostdev_queue_get_fd(struct vhostdev_queue *q)
+{
+	return q->epfd;
+}
+
+VHD_EXPORT int vhostdev_queue_set_detached(struct vhostdev_queue *q,
+					   int detached)
+{
+	struct vhostdev *dev = q->dev;
+	struct epoll_event ev = { .events = EPOLLIN };
+	int r;
+
+	if (q->started)
+		return -EBUSY;
+	if (!!detached == q->detached)
+		return 0;
+	ev.data.u64 = VHD_TAG_QUEUE + q->index;
+	if (detached)
+		r = epoll_ctl(dev->epfd, EPOLL_CTL_DEL, q->epfd, NULL);
+	else
+		r = epoll_ctl(dev->epfd, EPOLL_CTL_ADD, q->epfd, &ev);
+	if (r < 0)
+		return -errno;
+	q->detached = !!detached;
+	return 0;
+}
+
+VHD_EXPORT int vhostdev_queue_process(struct vhostdev_queue *q)
+{
+	struct vhostdev *dev = q->dev;
+	eventfd_t value;
+	bool kicked = false;
+
+	if (q->in_callback)
+		return -EBUSY;
+	if (q->kick_fd >= 0 && eventfd_read(q->kick_fd, &value) == 0)
+		kicked = true;
+	if (__atomic_exchange_n(&q->wake_pending, 0, __ATOMIC_ACQUIRE)) {
+		eventfd_read(q->wake_fd, &value);
+		kicked = true;
+	}
+	if (!kicked || !vhostdev_queue_is_ready(q))
+		return 0;
+	if (dev->cb.queue_kick) {
+		q->in_callback++;
+		dev->cb.queue_kick(dev, q, dev->userdata);
+		q->in_callback--;
+	}
+	return 1;
+}
