@@ -125,6 +125,11 @@ int vhd_handle_set_vring_fd(struct vhostdev *dev, struct vhd_message *msg)
 	if (*slot >= 0)
 		close(*slot);
 	*slot = fd;
+	/* Front ends send the call fd after the kick fd that started the
+	 * ring: completions in between signalled nobody. A spurious
+	 * interrupt is harmless, a lost one hangs the guest. */
+	if (msg->hdr.request == VHU_SET_VRING_CALL && q->started && fd >= 0)
+		vhd_queue_signal(q);
 	return 0;
 }
 

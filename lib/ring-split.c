@@ -36,7 +36,7 @@ static int walk_indirect(struct vhostdev_queue *q, struct vhostdev_req *req,
 	uint16_t i = 0;
 
 	if (len == 0 || len % sizeof(struct vring_desc))
-		return vhd_ring_broken(q, "indirect table length is not a multiple of 16");
+		return vhd_ring_broken(q, "indirect table length is zero or not a multiple of 16");
 	table = vhd_memory_gpa(q->mem, addr, len);
 	if (!table)
 		return vhd_ring_broken(q, "indirect table is not in guest memory");
@@ -102,6 +102,27 @@ static int walk_chain(struct vhostdev_queue *q, struct vhostdev_req *req,
 	}
 }
 
+/* The ring looks empty. If kicks are wanted, make sure the driver will
+ * send one for its next buffer, and say whether the ring must be looked
+ * at again: the suppression state may be stale (left by a previous back
+ * end, or moved by the last pop without a fence), and a buffer added
+ * before the driver saw our update would otherwise wait forever. */
+static bool rearm_kicks(struct vhostdev_queue *q)
+{
+	if (!q->notification_enabled)
+		return false;
+	if (q->event_idx) {
+		if (vhd_guest_load(avail_event(q)) != q->last_avail)
+			vhd_guest_store(avail_event(q), q->last_avail);
+	} else {
+		if (!(vhd_guest_load(&q->used->flags) & VRING_USED_F_NO_NOTIFY))
+			return false;
+		vhd_guest_store(&q->used->flags, 0);
+	}
+	vhd_full_fence();
+	return true;
+}
+
 int vhd_split_pop(struct vhostdev_queue *q, struct vhostdev_req **out)
 {
 	uint16_t avail_idx, pending, head;
@@ -111,13 +132,8 @@ int vhd_split_pop(struct vhostdev_queue *q, struct vhostdev_req **out)
 	avail_idx = vhd_guest_load_acquire(&q->avail->idx);
 	pending = avail_idx - q->last_avail;
 	if (pending == 0) {
-		if (!(q->event_idx && q->notification_enabled))
+		if (!rearm_kicks(q))
 			return 0;
-		/* The last pop moved avail_event; the driver must see that
-		 * before we conclude the ring is empty, or it could add a
-		 * buffer, read the old event, skip the kick, and we would
-		 * both wait. */
-		vhd_full_fence();
 		avail_idx = vhd_guest_load_acquire(&q->avail->idx);
 		pending = avail_idx - q->last_avail;
 		if (pending == 0)
@@ -154,9 +170,9 @@ void vhd_split_push(struct vhostdev_queue *q, struct vhostdev_req *req,
 	q->used_idx++;
 	/* The entry must be visible before the index that publishes it. */
 	vhd_guest_store_release(&q->used->idx, q->used_idx);
-	/* More than a ring's worth since the last decision: the event index
-	 * window can no longer be told from an old one, so signal next
-	 * time rather than risk a lost interrupt. */
+	/* More than a ring's worth used without a decision: rather than
+	 * reason about so long a window (past 65535 entries the 16-bit
+	 * event index test would misread it), signal at the next one. */
 	if ((uint16_t)(q->used_idx - q->signalled_used) > q->size)
 		q->signalled_used_valid = false;
 }

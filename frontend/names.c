@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* Names of requests and feature bits, for messages and for the probe's
+ * decoded output. */
+#include "vhostfront.h"
+
+#define N(x) [VHF_##x] = #x
+
+static const char *const request_names[VHF_REQUEST_MAX + 1] = {
+	N(GET_FEATURES), N(SET_FEATURES), N(SET_OWNER), N(RESET_OWNER),
+	N(SET_MEM_TABLE), N(SET_LOG_BASE), N(SET_LOG_FD),
+	N(SET_VRING_NUM), N(SET_VRING_ADDR), N(SET_VRING_BASE),
+	N(GET_VRING_BASE), N(SET_VRING_KICK), N(SET_VRING_CALL),
+	N(SET_VRING_ERR), N(GET_PROTOCOL_FEATURES),
+	N(SET_PROTOCOL_FEATURES), N(GET_QUEUE_NUM), N(SET_VRING_ENABLE),
+	N(SEND_RARP), N(NET_SET_MTU), N(SET_BACKEND_REQ_FD), N(IOTLB_MSG),
+	N(SET_VRING_ENDIAN), N(GET_CONFIG), N(SET_CONFIG),
+	N(CREATE_CRYPTO_SESSION), N(CLOSE_CRYPTO_SESSION),
+	N(POSTCOPY_ADVISE), N(POSTCOPY_LISTEN), N(POSTCOPY_END),
+	N(GET_INFLIGHT_FD), N(SET_INFLIGHT_FD), N(GPU_SET_SOCKET),
+	N(RESET_DEVICE), N(VRING_KICK), N(GET_MAX_MEM_SLOTS),
+	N(ADD_MEM_REG), N(REM_MEM_REG), N(SET_STATUS), N(GET_STATUS),
+	N(GET_SHARED_OBJECT), N(SET_DEVICE_STATE_FD),
+	N(CHECK_DEVICE_STATE),
+};
+
+static const char *const backend_names[VHF_BE_REQUEST_MAX + 1] = {
+	[VHF_BE_IOTLB_MSG] = "IOTLB_MSG",
+	[VHF_BE_CONFIG_CHANGE_MSG] = "CONFIG_CHANGE_MSG",
+	[VHF_BE_VRING_HOST_NOTIFIER_MSG] = "VRING_HOST_NOTIFIER_MSG",
+	[VHF_BE_VRING_CALL] = "VRING_CALL",
+	[VHF_BE_VRING_ERR] = "VRING_ERR",
+	[VHF_BE_SHARED_OBJECT_ADD] = "SHARED_OBJECT_ADD",
+	[VHF_BE_SHARED_OBJECT_REMOVE] = "SHARED_OBJECT_REMOVE",
+	[VHF_BE_SHARED_OBJECT_LOOKUP] = "SHARED_OBJECT_LOOKUP",
+};
+
+/* Bits 24..41 are the transport's; the rest belong to the device type. */
+static const char *const feature_names[64] = {
+	[VHF_F_NOTIFY_ON_EMPTY] = "NOTIFY_ON_EMPTY",
+	[VHF_F_LOG_ALL] = "LOG_ALL",
+	[VHF_F_ANY_LAYOUT] = "ANY_LAYOUT",
+	[VHF_F_INDIRECT_DESC] = "RING_INDIRECT_DESC",
+	[VHF_F_EVENT_IDX] = "RING_EVENT_IDX",
+	[VHF_F_PROTOCOL_FEATURES] = "PROTOCOL_FEATURES",
+	[VHF_F_VERSION_1] = "VERSION_1",
+	[VHF_F_ACCESS_PLATFORM] = "ACCESS_PLATFORM",
+	[VHF_F_RING_PACKED] = "RING_PACKED",
+	[VHF_F_IN_ORDER] = "IN_ORDER",
+	[VHF_F_ORDER_PLATFORM] = "ORDER_PLATFORM",
+	[VHF_F_SR_IOV] = "SR_IOV",
+	[VHF_F_NOTIFICATION_DATA] = "NOTIFICATION_DATA",
+	[VHF_F_NOTIF_CONFIG_DATA] = "NOTIF_CONFIG_DATA",
+	[VHF_F_RING_RESET] = "RING_RESET",
+	[VHF_F_ADMIN_VQ] = "ADMIN_VQ",
+};
+
+static const char *const protocol_names[VHF_PF_MAX + 1] = {
+	[VHF_PF_MQ] = "MQ",
+	[VHF_PF_LOG_SHMFD] = "LOG_SHMFD",
+	[VHF_PF_RARP] = "RARP",
+	[VHF_PF_REPLY_ACK] = "REPLY_ACK",
+	[VHF_PF_NET_MTU] = "NET_MTU",
+	[VHF_PF_BACKEND_REQ] = "BACKEND_REQ",
+	[VHF_PF_CROSS_ENDIAN] = "CROSS_ENDIAN",
+	[VHF_PF_CRYPTO_SESSION] = "CRYPTO_SESSION",
+	[VHF_PF_PAGEFAULT] = "PAGEFAULT",
+	[VHF_PF_CONFIG] = "CONFIG",
+	[VHF_PF_BACKEND_SEND_FD] = "BACKEND_SEND_FD",
+	[VHF_PF_HOST_NOTIFIER] = "HOST_NOTIFIER",
+	[VHF_PF_INFLIGHT_SHMFD] = "INFLIGHT_SHMFD",
+	[VHF_PF_RESET_DEVICE] = "RESET_DEVICE",
+	[VHF_PF_INBAND_NOTIFICATIONS] = "INBAND_NOTIFICATIONS",
+	[VHF_PF_CONFIGURE_MEM_SLOTS] = "CONFIGURE_MEM_SLOTS",
+	[VHF_PF_STATUS] = "STATUS",
+	[VHF_PF_XEN_MMAP] = "XEN_MMAP",
+	[VHF_PF_SHARED_OBJECT] = "SHARED_OBJECT",
+	[VHF_PF_DEVICE_STATE] = "DEVICE_STATE",
+};
+
+const char *vhf_request_name(uint32_t request)
+{
+	return request <= VHF_REQUEST_MAX ? request_names[request] : NULL;
+}
+
+const char *vhf_backend_request_name(uint32_t request)
+{
+	return request <= VHF_BE_REQUEST_MAX ? backend_names[request] : NULL;
+}
+
+const char *vhf_feature_name(unsigned int bit)
+{
+	return bit < 64 ? feature_names[bit] : NULL;
+}
+
+const char *vhf_protocol_feature_name(unsigned int bit)
+{
+	return bit <= VHF_PF_MAX ? protocol_names[bit] : NULL;
+}
