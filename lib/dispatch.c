@@ -320,6 +320,14 @@ static void answer(struct vhostdev *dev, const struct vhd_message *msg,
 {
 	if (r == VHD_REPLIED)
 		return;
+	if (msg->hdr.request == VHU_GET_CONFIG) {
+		/* The spec's failure answer: a config reply of size 0. */
+		struct vhu_config c = msg->payload.config;
+
+		c.size = 0;
+		vhd_reply(dev, msg, &c, VHU_CONFIG_HEADER, NULL, 0);
+		return;
+	}
 	if (info->flags & REPLY) {
 		/* Owed but not sent: the handler failed. */
 		vhd_reply_u64(dev, msg, (uint64_t)(r < 0 ? -r : EIO));

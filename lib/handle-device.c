@@ -115,7 +115,7 @@ int vhd_handle_get_config(struct vhostdev *dev, struct vhd_message *msg)
 	int r = 0;
 
 	if (end < c->offset)
-		return -EINVAL;
+		return -EINVAL; /* answer() sends the size-0 reply */
 	memset(c->data, 0, c->size);
 	if (dev->cb.config_read) {
 		r = VHD_CALLBACK(dev, config_read, c->offset, c->data, c->size);

@@ -3,6 +3,7 @@
  * fds, enable, in-band kicks, and GET_VRING_BASE, which stops a ring only
  * once the requests it handed out have come back. */
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "dispatch.h"
@@ -124,6 +125,8 @@ int vhd_handle_set_vring_fd(struct vhostdev *dev, struct vhd_message *msg)
 	slot = msg->hdr.request == VHU_SET_VRING_CALL ? &q->call_fd : &q->err_fd;
 	if (*slot >= 0)
 		close(*slot);
+	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		vhd_warn(dev, "queue %u: cannot make fd non-blocking", q->index);
 	*slot = fd;
 	/* Front ends send the call fd after the kick fd that started the
 	 * ring: completions in between signalled nobody. A spurious

@@ -4,6 +4,7 @@
  * pointers of this process. Every range check is written so that a hostile
  * address or length cannot wrap around 2^64. */
 #include <errno.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -61,6 +62,17 @@ int vhd_memory_add(struct vhd_memory *m, uint64_t gpa, uint64_t size,
 	}
 	if (m->count >= VHD_MAX_MEM_SLOTS)
 		return -ENOSPC;
+	/* A mapping past the end of the file faults with SIGBUS on first
+	 * touch: refuse it up front. */
+	{
+		struct stat st;
+
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (S_ISREG(st.st_mode) &&
+		    mmap_offset + size > (uint64_t)st.st_size)
+			return -EINVAL;
+	}
 
 	/* mmap wants a page-aligned file offset: start the mapping at the
 	 * page holding mmap_offset and skip the slack in front. */

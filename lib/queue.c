@@ -5,6 +5,7 @@
  * eventfd and our own wake eventfd), guest interrupts, and the public
  * queue accessors. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -67,9 +68,21 @@ bool vhd_queue_notify_on_empty(const struct vhostdev_queue *q)
 	return vhd_has_feature(q->dev, VHOSTDEV_F_NOTIFY_ON_EMPTY);
 }
 
+/* A detached queue's worker may touch its fds even before the ring
+ * starts, so any detached queue needs quiescing. */
 bool vhd_queue_running_detached(const struct vhostdev_queue *q)
 {
-	return q->detached && q->started;
+	return q->detached;
+}
+
+/* Front ends may hand us blocking eventfds or pipes: the library must
+ * never block on them. */
+static void set_nonblocking(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags >= 0 && !(flags & O_NONBLOCK))
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
 /* Ring areas, their sizes and alignments per the virtio spec. */
@@ -226,6 +239,7 @@ int vhd_queue_set_kick(struct vhostdev_queue *q, int fd)
 			close(fd);
 			return r;
 		}
+		set_nonblocking(fd);
 		q->kick_fd = fd;
 	}
 	if (q->started) {
@@ -248,7 +262,13 @@ void vhd_queue_signal(struct vhostdev_queue *q)
 	struct vhu_vring_state state = { .index = q->index, .num = 0 };
 
 	if (q->call_fd >= 0) {
-		eventfd_write(q->call_fd, 1);
+		/* Non-blocking (see set_nonblocking): a pipe nobody reads
+		 * loses the interrupt instead of hanging the thread. */
+		uint64_t one = 1;
+
+		if (write(q->call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			vhd_warn(q->dev, "queue %u: interrupt not sent: %s",
+				 q->index, strerror(errno));
 		return;
 	}
 	if (vhd_has_protocol(q->dev, VHOSTDEV_PF_INBAND_NOTIFICATIONS))

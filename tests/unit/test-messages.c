@@ -77,7 +77,8 @@ static void send_msg(uint32_t request, uint32_t flags, const void *payload,
 
 	ck_assert_uint_le(size, 512);
 	memcpy(buf, &hdr, sizeof(hdr));
-	memcpy(buf + sizeof(hdr), payload, size);
+	if (size)
+		memcpy(buf + sizeof(hdr), payload, size);
 	send_raw(buf, sizeof(hdr) + size, fds, nfds);
 }
 
