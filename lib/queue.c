@@ -151,6 +151,13 @@ int vhd_queue_start(struct vhostdev_queue *q)
 		return -EPROTO;
 	}
 	q->packed = vhd_has_feature(dev, VHOSTDEV_F_RING_PACKED);
+	/* Split ring indices wrap at 2^16: only a power-of-two size divides
+	 * that, as the virtio spec requires. */
+	if (!q->packed && (q->size & (q->size - 1))) {
+		vhd_err(dev, "queue %u: split ring size %u is not a power of two",
+			q->index, q->size);
+		return -EINVAL;
+	}
 	q->event_idx = vhd_has_feature(dev, VHOSTDEV_F_RING_EVENT_IDX);
 	q->indirect = vhd_has_feature(dev, VHOSTDEV_F_RING_INDIRECT_DESC);
 	q->in_order = vhd_has_feature(dev, VHOSTDEV_F_IN_ORDER);
