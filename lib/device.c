@@ -50,6 +50,7 @@ static void free_device(struct vhostdev *dev)
 		vhd_memory_clear(dev->mem);
 		free(dev->mem);
 	}
+	vhd_retired_free(&dev->retired);
 	if (dev->event_fd >= 0)
 		close(dev->event_fd);
 	if (dev->epfd >= 0)
@@ -382,6 +383,7 @@ static int handle_event(struct vhostdev *dev)
 	}
 	if (dev->pending)
 		vhd_dispatch(dev);
+	vhd_memory_reap(dev);
 	return 1;
 }
 

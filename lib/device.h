@@ -104,6 +104,10 @@ struct vhostdev {
 	int needs_reset;       /* atomic: a worker found a broken ring */
 
 	struct vhd_memory *mem;
+	/* Old mappings waiting for in-flight requests to finish; retiring
+	 * (atomic) tells workers to wake us when a queue runs dry. */
+	struct vhd_retired retired;
+	int retiring;
 
 	int backend_fd;
 	pthread_mutex_t backend_lock; /* in-band calls come from workers */

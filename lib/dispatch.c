@@ -401,6 +401,8 @@ int vhd_dispatch_disconnect(struct vhostdev *dev)
 	}
 	vhd_reset_device_state(dev);
 	vhd_memory_clear(dev->mem);
+	/* Every ring is stopped and drained: nothing uses old memory. */
+	vhd_retired_unmap(&dev->retired);
 	vhd_backend_close(dev);
 	vhd_shared_objects_clear(dev);
 	dev->acked_protocol_features = 0;

@@ -4,8 +4,9 @@
  * pointers of this process. Every range check is written so that a hostile
  * address or length cannot wrap around 2^64. */
 #include <errno.h>
-#include <sys/stat.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -21,6 +22,51 @@ void vhd_memory_clear(struct vhd_memory *m)
 	for (unsigned int i = 0; i < m->count; i++)
 		munmap(m->regions[i].map, m->regions[i].map_size);
 	m->count = 0;
+}
+
+static void retire(struct vhd_retired *r, const struct vhd_region *region)
+{
+	r->maps[r->count].map = region->map;
+	r->maps[r->count].size = region->map_size;
+	r->count++;
+}
+
+void vhd_memory_retire_all(struct vhd_memory *m, struct vhd_retired *r)
+{
+	for (unsigned int i = 0; i < m->count; i++)
+		retire(r, &m->regions[i]);
+	m->count = 0;
+}
+
+int vhd_retired_reserve(struct vhd_retired *r, unsigned int more)
+{
+	struct vhd_retired_map *maps;
+	unsigned int cap;
+
+	if (r->cap - r->count >= more)
+		return 0;
+	cap = r->count + more;
+	maps = realloc(r->maps, cap * sizeof(*maps));
+	if (!maps)
+		return -ENOMEM;
+	r->maps = maps;
+	r->cap = cap;
+	return 0;
+}
+
+void vhd_retired_unmap(struct vhd_retired *r)
+{
+	for (unsigned int i = 0; i < r->count; i++)
+		munmap(r->maps[i].map, r->maps[i].size);
+	r->count = 0;
+}
+
+void vhd_retired_free(struct vhd_retired *r)
+{
+	vhd_retired_unmap(r);
+	free(r->maps);
+	r->maps = NULL;
+	r->cap = 0;
 }
 
 /* [a, a + alen) and [b, b + blen), both non-empty and known not to wrap
@@ -104,14 +150,15 @@ int vhd_memory_add(struct vhd_memory *m, uint64_t gpa, uint64_t size,
 	return 0;
 }
 
-int vhd_memory_remove(struct vhd_memory *m, uint64_t gpa, uint64_t size)
+int vhd_memory_remove(struct vhd_memory *m, uint64_t gpa, uint64_t size,
+		      struct vhd_retired *retired)
 {
 	for (unsigned int i = 0; i < m->count; i++) {
 		struct vhd_region *r = &m->regions[i];
 
 		if (r->gpa != gpa || r->size != size)
 			continue;
-		munmap(r->map, r->map_size);
+		retire(retired, r);
 		memmove(r, r + 1, (m->count - i - 1) * sizeof(*r));
 		m->count--;
 		return 0;

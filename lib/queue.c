@@ -291,6 +291,12 @@ void vhd_queue_broken(struct vhostdev_queue *q, const char *why)
 	vhd_device_wake(q->dev);
 }
 
+bool vhd_queue_drain_watched(const struct vhostdev_queue *q)
+{
+	return __atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE) ||
+	       __atomic_load_n(&q->dev->retiring, __ATOMIC_ACQUIRE);
+}
+
 void vhd_queue_drained(struct vhostdev_queue *q)
 {
 	vhd_device_wake(q->dev);

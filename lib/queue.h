@@ -128,7 +128,10 @@ bool vhd_queue_notify_on_empty(const struct vhostdev_queue *q);
 void vhd_queue_signal(struct vhostdev_queue *q);
 /* A bad chain or ring: log why, stop the queue, set DEVICE_NEEDS_RESET. */
 void vhd_queue_broken(struct vhostdev_queue *q, const char *why);
-/* Called by request.c when inflight drops to 0 while stopping. */
+/* Does the control thread wait for this queue to run dry (a stopping
+ * ring, or old guest memory waiting to be unmapped)? */
+bool vhd_queue_drain_watched(const struct vhostdev_queue *q);
+/* Called by request.c when inflight drops to 0 and it is watched. */
 void vhd_queue_drained(struct vhostdev_queue *q);
 
 #endif

@@ -339,7 +339,7 @@ VHD_EXPORT int vhostdev_req_push(struct vhostdev_req *req, uint32_t written)
 	else
 		ring_push(q, req, written);
 	if (__atomic_sub_fetch(&q->inflight, 1, __ATOMIC_RELEASE) == 0 &&
-	    __atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
+	    vhd_queue_drain_watched(q))
 		vhd_queue_drained(q);
 	return 0;
 }
