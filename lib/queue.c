@@ -25,6 +25,9 @@ int vhd_queue_init(struct vhostdev *dev, struct vhostdev_queue *q,
 	q->index = index;
 	q->mem = dev->mem;
 	q->kick_fd = q->call_fd = q->err_fd = -1;
+	/* The application's choice from here on: it survives ring
+	 * restarts and front ends. */
+	q->notification_enabled = true;
 	q->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (q->epfd < 0)
 		return -errno;
@@ -191,7 +194,11 @@ int vhd_queue_start(struct vhostdev_queue *q)
 		q->used_idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
 	}
 	q->signalled_used_valid = false;
-	q->notification_enabled = true;
+	/* The ring may hold whatever an earlier back end left there. */
+	if (q->packed)
+		vhd_packed_set_notification(q, q->notification_enabled);
+	else
+		vhd_split_set_notification(q, q->notification_enabled);
 	q->inflight = 0;
 	q->broken = false;
 	q->stopping = false;
