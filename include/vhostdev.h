@@ -123,7 +123,9 @@ uint64_t vhostdev_get_acked_protocol_features(struct vhostdev *dev);
 int vhostdev_set_max_queue_size(struct vhostdev *dev, unsigned int size);
 
 /* Config space as the library serves it when no read callback is set.
- * Offering VHOSTDEV_PF_CONFIG is the device's choice. */
+ * Adds VHOSTDEV_PF_CONFIG to the offered protocol features (as installing
+ * a config read callback does); a device whose front end must not see it
+ * clears it afterwards with vhostdev_set_protocol_features(). */
 int vhostdev_set_config(struct vhostdev *dev, const void *config,
 			size_t size);
 /* Updates the stored config (if config != NULL) and, when the front end set

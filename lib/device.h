@@ -90,7 +90,6 @@ struct vhostdev {
 	int event_fd;          /* wakes process() from other threads */
 	int listen_fd;
 	int conn_fd;
-	bool client_mode;
 	unsigned int socket_mode;
 	char *socket_path;     /* unlinked at unref when we created it */
 	struct vhd_reader reader;

@@ -97,7 +97,9 @@ int vhd_handle_get_vring_base(struct vhostdev *dev, struct vhd_message *msg)
 	state.index = q->index;
 	/* Stopped: the next start begins disabled when PROTOCOL_FEATURES
 	 * was acked, as a new ring would. */
-	q->enabled = !vhd_has_feature(dev, VHOSTDEV_F_PROTOCOL_FEATURES);
+	__atomic_store_n(&q->enabled,
+			 !vhd_has_feature(dev, VHOSTDEV_F_PROTOCOL_FEATURES),
+			 __ATOMIC_RELEASE);
 	q->base = state.num;
 	vhd_reply(dev, msg, &state, sizeof(state), NULL, 0);
 	return VHD_REPLIED;
@@ -148,7 +150,8 @@ int vhd_handle_set_vring_enable(struct vhostdev *dev, struct vhd_message *msg)
 			msg->payload.state.num);
 		return -EINVAL;
 	}
-	q->enabled = msg->payload.state.num;
+	__atomic_store_n(&q->enabled, msg->payload.state.num != 0,
+			 __ATOMIC_RELEASE);
 	if (q->enabled)
 		vhd_queue_wake(q);
 	return 0;

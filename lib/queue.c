@@ -200,11 +200,12 @@ int vhd_queue_start(struct vhostdev_queue *q)
 	else
 		vhd_split_set_notification(q, q->notification_enabled);
 	q->inflight = 0;
-	q->broken = false;
-	q->stopping = false;
+	__atomic_store_n(&q->broken, false, __ATOMIC_RELAXED);
+	/* Workers read these without a lock (vhostdev_queue_is_ready). */
+	__atomic_store_n(&q->stopping, false, __ATOMIC_RELAXED);
 	if (!vhd_has_feature(dev, VHOSTDEV_F_PROTOCOL_FEATURES))
-		q->enabled = true;
-	q->started = true;
+		__atomic_store_n(&q->enabled, true, __ATOMIC_RELAXED);
+	__atomic_store_n(&q->started, true, __ATOMIC_RELEASE);
 	vhd_dbg(dev, "queue %u started: %s ring of %u, avail %u, used %u",
 		q->index, q->packed ? "packed" : "split", q->size,
 		q->last_avail, q->used_idx);
@@ -216,7 +217,7 @@ int vhd_queue_start(struct vhostdev_queue *q)
 
 void vhd_queue_stop(struct vhostdev_queue *q)
 {
-	q->started = false;
+	__atomic_store_n(&q->started, false, __ATOMIC_RELEASE);
 	__atomic_store_n(&q->stopping, false, __ATOMIC_RELEASE);
 	drop_kick_fd(q);
 	vhd_queue_free_slots(q);
@@ -235,8 +236,8 @@ void vhd_queue_reset(struct vhostdev_queue *q)
 	q->desc_uva = q->avail_uva = q->used_uva = q->log_gpa = 0;
 	q->addr_flags = 0;
 	q->base = 0;
-	q->enabled = false;
-	q->broken = false;
+	__atomic_store_n(&q->enabled, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&q->broken, false, __ATOMIC_RELEASE);
 }
 
 int vhd_queue_set_kick(struct vhostdev_queue *q, int fd)
@@ -336,7 +337,10 @@ VHD_EXPORT unsigned int vhostdev_queue_get_size(struct vhostdev_queue *q)
 
 VHD_EXPORT int vhostdev_queue_is_ready(struct vhostdev_queue *q)
 {
-	return q->started && q->enabled && !q->stopping &&
+	/* Called from workers while the control thread changes these. */
+	return __atomic_load_n(&q->started, __ATOMIC_ACQUIRE) &&
+	       __atomic_load_n(&q->enabled, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE) &&
 	       !__atomic_load_n(&q->broken, __ATOMIC_ACQUIRE);
 }
 
