@@ -55,6 +55,9 @@ static int open_connection(struct reader *rd, struct vhf_conn **c)
 	return 0;
 }
 
+/* Attempts at a round whose back end leaves during set-up. */
+#define SETUP_TRIES 20
+
 /* Reads rd->bytes through one ring, a CHUNK-sized buffer at a time, and
  * checks every completion: a known id, a length within the buffer. */
 static int read_entropy(struct reader *rd, struct vhf_vq *vq,
@@ -113,6 +116,8 @@ static int looks_random(const unsigned int counts[256], unsigned long total)
 	return 0;
 }
 
+/* One round on a new connection: 0 done, 1 to be tried again (the back
+ * end left during set-up), -1 failed. */
 static int one_round(struct reader *rd, unsigned int round, bool last)
 {
 	unsigned int counts[256] = { 0 };
@@ -136,6 +141,14 @@ static int one_round(struct reader *rd, unsigned int round, bool last)
 	    (r = vhf_mem_alloc(mem, CHUNK, 64, -1, &buf_gpa)) < 0 ||
 	    (r = vhf_vq_setup(c, vq)) < 0 ||
 	    (r = vhf_vq_enable(c, vq, true)) < 0) {
+		/* A connection queued on the dying daemon's listening socket
+		 * is reset when its exit closes it: a front end connects
+		 * again, as QEMU's reconnect does. */
+		if (r == -ECONNRESET || r == -EPIPE) {
+			fprintf(stderr, "rng-reader: the back end left during set-up; connecting again\n");
+			r = 1;
+			goto out;
+		}
 		fail("setting up the device", r);
 		goto out;
 	}
@@ -149,7 +162,9 @@ static int one_round(struct reader *rd, unsigned int round, bool last)
 		printf("round %u: waiting\n", round);
 		fflush(stdout);
 		r = vhf_wait_closed(c, 10 * WAIT_MS);
-		if (r != 1) {
+		if (r == 1) {
+			r = 0;
+		} else {
 			fail("the back end did not go away",
 			     r < 0 ? r : -ETIMEDOUT);
 			r = -1;
@@ -160,7 +175,7 @@ out:
 	vhf_conn_free(c);
 	vhf_vq_free(vq);
 	vhf_mem_free(mem);
-	return r < 0 ? -1 : 0;
+	return r < 0 ? -1 : r;
 }
 
 int main(int argc, char **argv)
@@ -188,9 +203,15 @@ int main(int argc, char **argv)
 		fail("cannot listen", r);
 		return 1;
 	}
-	for (unsigned long i = 1; i <= rounds; i++)
-		if (one_round(&rd, (unsigned int)i, i == rounds) < 0)
+	for (unsigned long i = 1; i <= rounds; i++) {
+		int tries = 0;
+
+		do
+			r = one_round(&rd, (unsigned int)i, i == rounds);
+		while (r == 1 && ++tries < SETUP_TRIES);
+		if (r != 0)
 			return 1;
+	}
 	if (rd.listen_fd >= 0)
 		close(rd.listen_fd);
 	return 0;
