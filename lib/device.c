@@ -26,7 +26,8 @@
 	 (1ull << VHOSTDEV_PF_RESET_DEVICE) |                                 \
 	 (1ull << VHOSTDEV_PF_INBAND_NOTIFICATIONS) |                         \
 	 (1ull << VHOSTDEV_PF_CONFIGURE_MEM_SLOTS) |                          \
-	 (1ull << VHOSTDEV_PF_STATUS) | (1ull << VHOSTDEV_PF_SHARED_OBJECT))
+	 (1ull << VHOSTDEV_PF_STATUS) | (1ull << VHOSTDEV_PF_SHARED_OBJECT) | \
+	 (1ull << VHOSTDEV_PF_INFLIGHT_SHMFD))
 
 /* Largest ring the split and packed layouts allow. */
 #define VHD_QUEUE_SIZE_MAX 32768
@@ -51,6 +52,7 @@ static void free_device(struct vhostdev *dev)
 		free(dev->mem);
 	}
 	vhd_retired_free(&dev->retired);
+	vhd_inflight_release(dev);
 	if (dev->event_fd >= 0)
 		close(dev->event_fd);
 	if (dev->epfd >= 0)

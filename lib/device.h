@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "vhostdev.h"
+#include "inflight.h"
 #include "memory.h"
 #include "protocol.h"
 #include "queue.h"
@@ -25,6 +26,7 @@ struct vhd_message {
 		struct vhu_single_region region;
 		struct vhu_config config;
 		struct vhu_shared_object object;
+		struct vhu_inflight inflight;
 		uint8_t bytes[VHU_PAYLOAD_MAX];
 	} payload;
 	int fds[VHU_MAX_FDS];
@@ -107,6 +109,9 @@ struct vhostdev {
 	 * (atomic) tells workers to wake us when a queue runs dry. */
 	struct vhd_retired retired;
 	int retiring;
+
+	/* In-flight tracking region (INFLIGHT_SHMFD). */
+	struct vhd_inflight_region inflight;
 
 	int backend_fd;
 	pthread_mutex_t backend_lock; /* in-band calls come from workers */

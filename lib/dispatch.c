@@ -21,6 +21,7 @@ enum vhd_size_rule {
 	SZ_REGION,
 	SZ_CONFIG,   /* 12 + config size */
 	SZ_OBJECT,
+	SZ_INFLIGHT,
 	SZ_ANY       /* device-specific or not understood */
 };
 
@@ -77,8 +78,8 @@ static const struct vhd_request_info requests[VHU_REQUEST_MAX + 1] = {
 	[VHU_POSTCOPY_ADVISE] = { "POSTCOPY_ADVISE", NULL, SZ_ANY, FD_NONE, REPLY, VHOSTDEV_PF_PAGEFAULT },
 	[VHU_POSTCOPY_LISTEN] = { "POSTCOPY_LISTEN", NULL, SZ_ANY, FD_NONE, 0, VHOSTDEV_PF_PAGEFAULT },
 	[VHU_POSTCOPY_END] = { "POSTCOPY_END", NULL, SZ_ANY, FD_NONE, REPLY, VHOSTDEV_PF_PAGEFAULT },
-	[VHU_GET_INFLIGHT_FD] = { "GET_INFLIGHT_FD", NULL, SZ_ANY, FD_NONE, REPLY, VHOSTDEV_PF_INFLIGHT_SHMFD },
-	[VHU_SET_INFLIGHT_FD] = { "SET_INFLIGHT_FD", NULL, SZ_ANY, FD_OPTIONAL, 0, VHOSTDEV_PF_INFLIGHT_SHMFD },
+	[VHU_GET_INFLIGHT_FD] = { "GET_INFLIGHT_FD", vhd_handle_get_inflight_fd, SZ_INFLIGHT, FD_NONE, REPLY, VHOSTDEV_PF_INFLIGHT_SHMFD },
+	[VHU_SET_INFLIGHT_FD] = { "SET_INFLIGHT_FD", vhd_handle_set_inflight_fd, SZ_INFLIGHT, FD_ONE, 0, VHOSTDEV_PF_INFLIGHT_SHMFD },
 	[VHU_GPU_SET_SOCKET] = { "GPU_SET_SOCKET", vhd_handle_device_message, SZ_ANY, FD_ANY, 0, NOPF },
 	[VHU_RESET_DEVICE] = { "RESET_DEVICE", vhd_handle_reset, SZ_NONE, FD_NONE, QUIESCE, VHOSTDEV_PF_RESET_DEVICE },
 	[VHU_VRING_KICK] = { "VRING_KICK", vhd_handle_vring_kick, SZ_STATE, FD_NONE, 0, VHOSTDEV_PF_INBAND_NOTIFICATIONS },
@@ -179,6 +180,8 @@ static long expected_size(const struct vhd_request_info *info,
 		return VHU_CONFIG_HEADER + (long)msg->payload.config.size;
 	case SZ_OBJECT:
 		return sizeof(struct vhu_shared_object);
+	case SZ_INFLIGHT:
+		return sizeof(struct vhu_inflight);
 	case SZ_ANY:
 		break;
 	}
@@ -401,6 +404,7 @@ int vhd_dispatch_disconnect(struct vhostdev *dev)
 	}
 	vhd_reset_device_state(dev);
 	vhd_memory_clear(dev->mem);
+	vhd_inflight_release(dev);
 	/* Every ring is stopped and drained: nothing uses old memory. */
 	vhd_retired_unmap(&dev->retired);
 	vhd_backend_close(dev);

@@ -134,4 +134,13 @@ struct vhu_shared_object {
 	uint8_t uuid[16];
 } __attribute__((packed));
 
+/* GET_INFLIGHT_FD / SET_INFLIGHT_FD. */
+struct vhu_inflight {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+	uint16_t num_queues;
+	uint16_t queue_size;
+	uint8_t padding[4];
+} __attribute__((packed));
+
 #endif

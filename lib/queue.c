@@ -193,6 +193,12 @@ int vhd_queue_start(struct vhostdev_queue *q)
 		q->last_avail = (uint16_t)q->base;
 		q->used_idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
 	}
+	/* May move last_avail past what a killed process left in flight. */
+	r = vhd_inflight_queue_start(q);
+	if (r < 0) {
+		vhd_queue_free_slots(q);
+		return r;
+	}
 	q->signalled_used_valid = false;
 	/* The ring may hold whatever an earlier back end left there. */
 	if (q->packed)
@@ -221,6 +227,7 @@ void vhd_queue_stop(struct vhostdev_queue *q)
 	__atomic_store_n(&q->stopping, false, __ATOMIC_RELEASE);
 	drop_kick_fd(q);
 	vhd_queue_free_slots(q);
+	vhd_inflight_queue_stop(q);
 	vhd_dbg(q->dev, "queue %u stopped at avail %u used %u", q->index,
 		q->last_avail, q->used_idx);
 }

@@ -13,6 +13,7 @@
 
 struct vhostdev;
 struct vhd_memory;
+struct vhd_inflight_split;
 
 /* Most iovecs one request may have; a longer chain fails. */
 #define VHD_MAX_REQ_IOV 1024
@@ -77,6 +78,15 @@ struct vhostdev_queue {
 	bool notification_enabled;
 
 	unsigned int inflight;
+
+	/* In-flight tracking (inflight.c): this ring's part of the shared
+	 * region, NULL when the ring is not tracked; chains a previous
+	 * process left in flight, to be popped again first (heads, oldest
+	 * first). */
+	struct vhd_inflight_split *track;
+	uint64_t track_counter;
+	uint16_t *resubmit;
+	unsigned int resubmit_count, resubmit_next;
 
 	/* One slot per possible head/buffer id, size entries. */
 	struct vhostdev_req *slots;

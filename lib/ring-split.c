@@ -6,6 +6,7 @@
  * and only the local is used. */
 #include <errno.h>
 
+#include "inflight.h"
 #include "memory.h"
 #include "ring.h"
 
@@ -123,12 +124,33 @@ static bool rearm_kicks(struct vhostdev_queue *q)
 	return true;
 }
 
+/* A chain a previous process took and never returned, taken again. The
+ * driver has not had it back, so its descriptors are still there. */
+static int pop_resubmitted(struct vhostdev_queue *q, struct vhostdev_req **out)
+{
+	uint16_t head = q->resubmit[q->resubmit_next];
+	struct vhostdev_req *req = &q->slots[head];
+	int r;
+
+	if (req->busy)
+		return vhd_ring_broken(q, "resubmitted head is already in flight");
+	r = walk_chain(q, req, head);
+	if (r < 0)
+		return r;
+	q->resubmit_next++;
+	req->busy = true;
+	*out = req;
+	return 1;
+}
+
 int vhd_split_pop(struct vhostdev_queue *q, struct vhostdev_req **out)
 {
 	uint16_t avail_idx, pending, head;
 	struct vhostdev_req *req;
 	int r;
 
+	if (q->resubmit_next < q->resubmit_count)
+		return pop_resubmitted(q, out);
 	avail_idx = vhd_guest_load_acquire(&q->avail->idx);
 	pending = avail_idx - q->last_avail;
 	if (pending == 0) {
@@ -151,6 +173,8 @@ int vhd_split_pop(struct vhostdev_queue *q, struct vhostdev_req **out)
 	r = walk_chain(q, req, head);
 	if (r < 0)
 		return r;
+	if (q->track)
+		vhd_inflight_split_taken(q, head);
 
 	q->last_avail++;
 	if (q->event_idx && q->notification_enabled)
@@ -165,11 +189,15 @@ void vhd_split_push(struct vhostdev_queue *q, struct vhostdev_req *req,
 {
 	struct vring_used_elem *e = &q->used->ring[ring_slot(q, q->used_idx)];
 
+	if (q->track)
+		vhd_inflight_split_used_before(q, req->id);
 	vhd_guest_store(&e->id, (uint32_t)req->id);
 	vhd_guest_store(&e->len, written);
 	q->used_idx++;
 	/* The entry must be visible before the index that publishes it. */
 	vhd_guest_store_release(&q->used->idx, q->used_idx);
+	if (q->track)
+		vhd_inflight_split_used_after(q, req->id, q->used_idx);
 	/* More than a ring's worth used without a decision: rather than
 	 * reason about so long a window (past 65535 entries the 16-bit
 	 * event index test would misread it), signal at the next one. */

@@ -312,6 +312,15 @@ static bool c_u64_error(struct rctx *x, const struct vhf_msg *m)
 	return m->size == 8 && m->payload.u64 != 0 && m->nfds == 0;
 }
 
+/* A region for 2 queues of 16, with its fd. */
+static bool c_inflight(struct rctx *x, const struct vhf_msg *m)
+{
+	return m->size == 24 && m->nfds == 1 &&
+	       m->payload.inflight.num_queues == 2 &&
+	       m->payload.inflight.queue_size == 16 &&
+	       m->payload.inflight.mmap_size >= 2 * 16 * 16;
+}
+
 static bool c_no_fd(struct rctx *x, const struct vhf_msg *m)
 {
 	return m->nfds == 0;
@@ -360,8 +369,8 @@ static const struct rcase cases[] = {
 	{ VHF_POSTCOPY_ADVISE, b_none, REPLY_ERR, c_no_fd },
 	{ VHF_POSTCOPY_LISTEN, b_none, ACK_ERR, NULL },
 	{ VHF_POSTCOPY_END, b_none, REPLY_ERR, c_u64_error },
-	{ VHF_GET_INFLIGHT_FD, b_get_inflight, REPLY_ERR, c_no_fd },
-	{ VHF_SET_INFLIGHT_FD, b_set_inflight, ACK_ERR, NULL },
+	{ VHF_GET_INFLIGHT_FD, b_get_inflight, REPLY_OK, c_inflight },
+	{ VHF_SET_INFLIGHT_FD, b_set_inflight, ACK_OK, NULL },
 	{ VHF_GPU_SET_SOCKET, b_socket, ACK_ERR, NULL },
 	{ VHF_RESET_DEVICE, b_none, ACK_OK, NULL },
 	{ VHF_VRING_KICK, b_state0, ACK_OK, NULL },
@@ -773,13 +782,10 @@ START_TEST(typed_helpers_refused)
 {
 	const uint8_t mac[6] = { 0x52, 0x54, 0, 0x12, 0x34, 0x56 };
 	struct vhf_iotlb_msg io = { .iova = 0, .size = 4096, .type = 2 };
-	struct vhf_inflight_msg inf = { 0 };
 	int fd = 0, p[2], efd, mfd, sv[2];
 	uint64_t v;
 
 	open_default();
-	ck_assert_int_lt(vhf_get_inflight_fd(s.c, 2, 16, &inf, &fd), 0);
-	ck_assert_int_eq(fd, -1);
 	ck_assert_int_lt(vhf_postcopy_advise(s.c, &fd), 0);
 	ck_assert_int_eq(fd, -1);
 	ck_assert_int_lt(vhf_postcopy_listen(s.c), 0);
@@ -792,7 +798,6 @@ START_TEST(typed_helpers_refused)
 	efd = new_eventfd();
 	ck_assert_int_lt(vhf_set_log_base(s.c, mfd, 4096, 0), 0);
 	ck_assert_int_lt(vhf_set_log_fd(s.c, efd), 0);
-	ck_assert_int_lt(vhf_set_inflight_fd(s.c, &inf, mfd), 0);
 	ck_assert_int_lt(vhf_send_rarp(s.c, mac), 0);
 	ck_assert_int_lt(vhf_net_set_mtu(s.c, 1500), 0);
 	ck_assert_int_lt(vhf_iotlb_msg(s.c, &io), 0);

@@ -267,9 +267,9 @@ START_TEST(unknown_request_gets_failed_ack)
 	negotiate();
 	ck_assert_uint_eq(acked(99, NULL, 0, NULL, 0), ENOTSUP);
 	ck_assert_uint_eq(acked(0, NULL, 0, NULL, 0), ENOTSUP);
-	/* Not offered: no inflight tracking, so its request owes a reply
-	 * that says no. */
-	ck_assert_uint_eq(ask_u64(VHU_GET_INFLIGHT_FD), ENOTSUP);
+	/* Not offered: no postcopy, so its request owes a reply that says
+	 * no. */
+	ck_assert_uint_eq(ask_u64(VHU_POSTCOPY_END), ENOTSUP);
 	ck_assert_uint_eq(ask_u64(VHU_GET_QUEUE_NUM), 2);
 }
 END_TEST
