@@ -234,10 +234,229 @@ static int recover_split(struct vhostdev_queue *q,
 	return 0;
 }
 
+/* ---- packed rings ------------------------------------------------------- */
+
+/* An entry index read from the region: the front end can scribble on
+ * it, so every one is checked before use. size itself ends a list. */
+static inline bool bad_entry(const struct vhostdev_queue *q, uint16_t e)
+{
+	return e >= q->size;
+}
+
+static void advance(const struct vhostdev_queue *q, uint16_t *idx,
+		    uint8_t *wrap, unsigned int n)
+{
+	unsigned int next = *idx + n;
+
+	if (next >= q->size) {
+		next -= q->size;
+		*wrap = !*wrap;
+	}
+	*idx = (uint16_t)next;
+}
+
+static void fresh_packed(struct vhostdev_queue *q,
+			 struct vhd_inflight_packed *t)
+{
+	uint16_t size = (uint16_t)q->size;
+
+	memset(t->desc, 0, sizeof(t->desc[0]) * size);
+	for (uint16_t i = 0; i < size; i++)
+		t->desc[i].next = i + 1;
+	t->features = 0;
+	t->desc_num = size;
+	t->free_head = t->old_free_head = 0;
+	t->used_idx = t->old_used_idx = q->used_idx;
+	t->used_wrap_counter = t->old_used_wrap_counter = q->used_wrap;
+	__atomic_store_n(&t->version, 1, __ATOMIC_RELEASE);
+	q->track_counter = 1;
+}
+
+/* The region stopped making sense while the ring ran (the front end
+ * wrote to it): stop tracking, and leave it marked unused so that the
+ * next process does not resubmit from it. */
+static void abandon_packed(struct vhostdev_queue *q, const char *why)
+{
+	vhd_warn(q->dev, "queue %u: in-flight region %s; no longer tracked",
+		 q->index, why);
+	__atomic_store_n(&q->ptrack->version, 0, __ATOMIC_RELEASE);
+	q->ptrack = NULL;
+}
+
+static int by_packed_counter(const void *a, const void *b, void *arg)
+{
+	const struct vhd_inflight_packed *t = arg;
+	uint64_t ca = t->desc[*(const uint16_t *)a].counter;
+	uint64_t cb = t->desc[*(const uint16_t *)b].counter;
+
+	return ca < cb ? -1 : ca > cb;
+}
+
+/* What a killed process left, per the vhost-user spec: commit a return
+ * whose used descriptor reached the ring, roll back anything else
+ * half-done, then list the chains still in flight, oldest first. false
+ * when the region is inconsistent. */
+static bool recover_packed(struct vhostdev_queue *q,
+			   struct vhd_inflight_packed *t)
+{
+	unsigned int count = 0, descs = 0;
+	uint64_t newest = 0;
+	uint16_t e;
+
+	if (bad_entry(q, t->used_idx) || bad_entry(q, t->old_used_idx) ||
+	    t->free_head > q->size || t->old_free_head > q->size)
+		return false;
+	if (t->used_idx != t->old_used_idx ||
+	    t->used_wrap_counter != t->old_used_wrap_counter) {
+		uint16_t flags = __atomic_load_n(&q->pdesc[t->old_used_idx].flags,
+						 __ATOMIC_ACQUIRE);
+		uint16_t still_avail = t->old_used_wrap_counter ?
+			VRING_PACKED_DESC_F_AVAIL : VRING_PACKED_DESC_F_USED;
+
+		if ((flags & (VRING_PACKED_DESC_F_AVAIL |
+			      VRING_PACKED_DESC_F_USED)) != still_avail) {
+			/* The used descriptor was written: that return
+			 * happened. */
+			t->old_free_head = t->free_head;
+			t->old_used_idx = t->used_idx;
+			t->old_used_wrap_counter = t->used_wrap_counter;
+		}
+	}
+	t->free_head = t->old_free_head;
+	t->used_idx = t->old_used_idx;
+	t->used_wrap_counter = t->old_used_wrap_counter & 1;
+
+	e = t->free_head;
+	for (unsigned int steps = 0; e != q->size; steps++) {
+		if (bad_entry(q, e) || steps == q->size)
+			return false;
+		t->desc[e].inflight = 0;
+		e = t->desc[e].next;
+	}
+
+	q->resubmit = calloc(q->size, sizeof(*q->resubmit));
+	if (!q->resubmit)
+		return false;
+	for (uint16_t i = 0; i < q->size; i++) {
+		if (t->desc[i].inflight != 1)
+			continue;
+		if (t->desc[i].num == 0 || t->desc[i].num > q->size ||
+		    bad_entry(q, t->desc[i].last))
+			return false;
+		descs += t->desc[i].num;
+		q->resubmit[count++] = i;
+		if (t->desc[i].counter > newest)
+			newest = t->desc[i].counter;
+	}
+	/* The driver never has more descriptors out than the ring holds. */
+	if (descs > q->size)
+		return false;
+	qsort_r(q->resubmit, count, sizeof(*q->resubmit), by_packed_counter,
+		t);
+	q->resubmit_count = count;
+	q->resubmit_next = 0;
+	q->track_counter = newest + 1;
+	/* Chains are taken in ring order: the next new one starts after
+	 * everything used and everything in flight. */
+	q->used_idx = t->used_idx;
+	q->used_wrap = t->used_wrap_counter;
+	q->last_avail = q->used_idx;
+	{
+		uint8_t wrap = q->used_wrap;
+
+		advance(q, &q->last_avail, &wrap, descs);
+		q->avail_wrap = wrap;
+	}
+	if (count)
+		vhd_info(q->dev, "queue %u: resubmitting %u request(s) left in flight",
+			 q->index, count);
+	return true;
+}
+
+void vhd_inflight_packed_desc(struct vhostdev_queue *q,
+			      const struct vring_packed_desc *d, bool head,
+			      bool last)
+{
+	struct vhd_inflight_packed *t = q->ptrack;
+	uint16_t h = t->old_free_head, e = t->free_head;
+
+	if (bad_entry(q, h) || bad_entry(q, e)) {
+		abandon_packed(q, "ran out of entries");
+		return;
+	}
+	if (head) {
+		t->desc[h].num = 0;
+		t->desc[h].counter = q->track_counter++;
+		__atomic_store_n(&t->desc[h].inflight, 1, __ATOMIC_RELEASE);
+	}
+	if (last)
+		t->desc[h].last = e;
+	t->desc[h].num++;
+	t->desc[e].addr = d->addr;
+	t->desc[e].len = d->len;
+	t->desc[e].flags = d->flags;
+	t->desc[e].id = d->id;
+	__atomic_store_n(&t->free_head, t->desc[e].next, __ATOMIC_RELEASE);
+}
+
+void vhd_inflight_packed_taken(struct vhostdev_queue *q,
+			       struct vhostdev_req *req)
+{
+	struct vhd_inflight_packed *t = q->ptrack;
+
+	req->track_entry = t->old_free_head;
+	__atomic_store_n(&t->old_free_head, t->free_head, __ATOMIC_RELEASE);
+}
+
+void vhd_inflight_packed_abort(struct vhostdev_queue *q)
+{
+	struct vhd_inflight_packed *t = q->ptrack;
+
+	if (!bad_entry(q, t->old_free_head))
+		__atomic_store_n(&t->desc[t->old_free_head].inflight, 0,
+				 __ATOMIC_RELEASE);
+	__atomic_store_n(&t->free_head, t->old_free_head, __ATOMIC_RELEASE);
+}
+
+void vhd_inflight_packed_used_before(struct vhostdev_queue *q,
+				     struct vhostdev_req *req)
+{
+	struct vhd_inflight_packed *t = q->ptrack;
+	uint16_t e = req->track_entry, last = t->desc[e].last;
+	uint16_t idx = q->used_idx;
+	uint8_t wrap = q->used_wrap;
+
+	if (bad_entry(q, e) || bad_entry(q, last)) {
+		abandon_packed(q, "lost a chain");
+		return;
+	}
+	t->desc[last].next = t->free_head;
+	__atomic_store_n(&t->free_head, e, __ATOMIC_RELEASE);
+	advance(q, &idx, &wrap, req->ndescs);
+	t->used_idx = idx;
+	__atomic_store_n(&t->used_wrap_counter, wrap, __ATOMIC_RELEASE);
+}
+
+void vhd_inflight_packed_used_after(struct vhostdev_queue *q,
+				    struct vhostdev_req *req)
+{
+	struct vhd_inflight_packed *t = q->ptrack;
+
+	__atomic_store_n(&t->desc[req->track_entry].inflight, 0,
+			 __ATOMIC_RELEASE);
+	t->old_free_head = t->free_head;
+	t->old_used_idx = t->used_idx;
+	__atomic_store_n(&t->old_used_wrap_counter, t->used_wrap_counter,
+			 __ATOMIC_RELEASE);
+}
+
+/* ---- both --------------------------------------------------------------- */
+
 int vhd_inflight_queue_start(struct vhostdev_queue *q)
 {
 	struct vhd_inflight_region *r = &q->dev->inflight;
 	struct vhd_inflight_split *t;
+	uint8_t *part;
 
 	vhd_inflight_queue_stop(q);
 	if (!vhd_has_protocol(q->dev, VHOSTDEV_PF_INFLIGHT_SHMFD) || !r->map)
@@ -247,13 +466,22 @@ int vhd_inflight_queue_start(struct vhostdev_queue *q)
 			 q->index, q->size);
 		return 0;
 	}
+	part = r->base + q->index * vhd_inflight_queue_bytes(r->queue_size);
 	if (q->packed) {
-		vhd_warn(q->dev, "queue %u: in-flight tracking of packed rings is not implemented; not tracked",
-			 q->index);
+		struct vhd_inflight_packed *p = (void *)part;
+
+		if (p->version != 1 || p->desc_num != q->size ||
+		    !recover_packed(q, p)) {
+			if (p->version == 1)
+				vhd_warn(q->dev, "queue %u: in-flight region is inconsistent; starting it afresh",
+					 q->index);
+			vhd_inflight_queue_stop(q);
+			fresh_packed(q, p);
+		}
+		q->ptrack = p;
 		return 0;
 	}
-	t = (struct vhd_inflight_split *)(r->base + q->index *
-					  vhd_inflight_queue_bytes(r->queue_size));
+	t = (struct vhd_inflight_split *)part;
 	if (t->version != 1 || t->desc_num != q->size) {
 		fresh_split(t, (uint16_t)q->size, q->used_idx);
 		q->track_counter = 1;
@@ -273,6 +501,7 @@ void vhd_inflight_queue_stop(struct vhostdev_queue *q)
 	q->resubmit = NULL;
 	q->resubmit_count = q->resubmit_next = 0;
 	q->track = NULL;
+	q->ptrack = NULL;
 }
 
 /* The region is written with plain stores ordered by compiler barriers:

@@ -14,6 +14,7 @@
 struct vhostdev;
 struct vhd_memory;
 struct vhd_inflight_split;
+struct vhd_inflight_packed;
 
 /* Most iovecs one request may have; a longer chain fails. */
 #define VHD_MAX_REQ_IOV 1024
@@ -25,6 +26,7 @@ struct vhostdev_req {
 	void *userdata;
 	uint16_t id;        /* split: head index; packed: buffer id */
 	uint16_t ndescs;    /* packed: ring slots the chain took */
+	uint16_t track_entry; /* packed, tracked: head entry in the region */
 	bool busy;          /* popped and not yet pushed */
 	bool done;          /* in-order: pushed, waiting for earlier ones */
 	uint32_t written;   /* in-order: length to report */
@@ -80,10 +82,11 @@ struct vhostdev_queue {
 	unsigned int inflight;
 
 	/* In-flight tracking (inflight.c): this ring's part of the shared
-	 * region, NULL when the ring is not tracked; chains a previous
-	 * process left in flight, to be popped again first (heads, oldest
-	 * first). */
+	 * region (track: split, ptrack: packed), NULL when the ring is not
+	 * tracked; chains a previous process left in flight, to be popped
+	 * again first (split: heads, packed: head entries; oldest first). */
 	struct vhd_inflight_split *track;
+	struct vhd_inflight_packed *ptrack;
 	uint64_t track_counter;
 	uint16_t *resubmit;
 	unsigned int resubmit_count, resubmit_next;
