@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 	 (1ull << VHOSTDEV_F_RING_EVENT_IDX) |                                \
 	 (1ull << VHOSTDEV_F_RING_PACKED) | (1ull << VHOSTDEV_F_IN_ORDER) |   \
 	 (1ull << VHOSTDEV_F_NOTIFY_ON_EMPTY) |                               \
+	 (1ull << VHOSTDEV_F_LOG_ALL) |                                       \
 	 (1ull << VHOSTDEV_F_PROTOCOL_FEATURES))
 
 #define VHD_PROTOCOL_FEATURES                                                 \
@@ -27,7 +29,8 @@
 	 (1ull << VHOSTDEV_PF_INBAND_NOTIFICATIONS) |                         \
 	 (1ull << VHOSTDEV_PF_CONFIGURE_MEM_SLOTS) |                          \
 	 (1ull << VHOSTDEV_PF_STATUS) | (1ull << VHOSTDEV_PF_SHARED_OBJECT) | \
-	 (1ull << VHOSTDEV_PF_INFLIGHT_SHMFD))
+	 (1ull << VHOSTDEV_PF_INFLIGHT_SHMFD) |                               \
+	 (1ull << VHOSTDEV_PF_LOG_SHMFD))
 
 /* Largest ring the split and packed layouts allow. */
 #define VHD_QUEUE_SIZE_MAX 32768
@@ -53,6 +56,10 @@ static void free_device(struct vhostdev *dev)
 	}
 	vhd_retired_free(&dev->retired);
 	vhd_inflight_release(dev);
+	if (dev->log.map)
+		munmap(dev->log.map, dev->log.map_size);
+	if (dev->log.notify_fd >= 0)
+		close(dev->log.notify_fd);
 	if (dev->event_fd >= 0)
 		close(dev->event_fd);
 	if (dev->epfd >= 0)
@@ -89,6 +96,7 @@ VHD_EXPORT int vhostdev_new(uint32_t device_id, unsigned int num_queues,
 	dev->socket_mode = 0600;
 	dev->listen_fd = dev->conn_fd = dev->backend_fd = -1;
 	dev->event_fd = -1;
+	dev->log.notify_fd = -1;
 	pthread_mutex_init(&dev->backend_lock, NULL);
 
 	dev->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -186,9 +194,8 @@ VHD_EXPORT int vhostdev_set_features(struct vhostdev *dev, uint64_t features)
 		return -EINVAL;
 	if (dev->conn_fd >= 0)
 		return -EBUSY;
-	/* Bits we cannot honour yet: dirty logging and vIOMMU. */
-	if (features & ((1ull << VHOSTDEV_F_LOG_ALL) |
-			(1ull << VHOSTDEV_F_ACCESS_PLATFORM)))
+	/* A bit we cannot honour yet: vIOMMU. */
+	if (features & (1ull << VHOSTDEV_F_ACCESS_PLATFORM))
 		return -ENOTSUP;
 	dev->features = features | (1ull << VHOSTDEV_F_PROTOCOL_FEATURES);
 	return 0;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "vhostdev.h"
+#include "dirty-log.h"
 #include "inflight.h"
 #include "memory.h"
 #include "protocol.h"
@@ -27,6 +28,7 @@ struct vhd_message {
 		struct vhu_config config;
 		struct vhu_shared_object object;
 		struct vhu_inflight inflight;
+		struct vhu_log log;
 		uint8_t bytes[VHU_PAYLOAD_MAX];
 	} payload;
 	int fds[VHU_MAX_FDS];
@@ -109,6 +111,9 @@ struct vhostdev {
 	 * (atomic) tells workers to wake us when a queue runs dry. */
 	struct vhd_retired retired;
 	int retiring;
+
+	/* Dirty-page log (LOG_SHMFD). */
+	struct vhd_dirty_log log;
 
 	/* In-flight tracking region (INFLIGHT_SHMFD). */
 	struct vhd_inflight_region inflight;

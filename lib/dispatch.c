@@ -22,6 +22,7 @@ enum vhd_size_rule {
 	SZ_CONFIG,   /* 12 + config size */
 	SZ_OBJECT,
 	SZ_INFLIGHT,
+	SZ_LOG,
 	SZ_ANY       /* device-specific or not understood */
 };
 
@@ -53,8 +54,8 @@ static const struct vhd_request_info requests[VHU_REQUEST_MAX + 1] = {
 	[VHU_SET_OWNER] = { "SET_OWNER", vhd_handle_set_owner, SZ_NONE, FD_NONE, 0, NOPF },
 	[VHU_RESET_OWNER] = { "RESET_OWNER", vhd_handle_reset, SZ_NONE, FD_NONE, QUIESCE, NOPF },
 	[VHU_SET_MEM_TABLE] = { "SET_MEM_TABLE", vhd_handle_set_mem_table, SZ_MEM, FD_MEM, QUIESCE, NOPF },
-	[VHU_SET_LOG_BASE] = { "SET_LOG_BASE", NULL, SZ_ANY, FD_OPTIONAL, 0, VHOSTDEV_PF_LOG_SHMFD },
-	[VHU_SET_LOG_FD] = { "SET_LOG_FD", NULL, SZ_ANY, FD_OPTIONAL, 0, VHOSTDEV_PF_LOG_SHMFD },
+	[VHU_SET_LOG_BASE] = { "SET_LOG_BASE", vhd_handle_set_log_base, SZ_LOG, FD_ONE, REPLY | QUIESCE, VHOSTDEV_PF_LOG_SHMFD },
+	[VHU_SET_LOG_FD] = { "SET_LOG_FD", vhd_handle_set_log_fd, SZ_NONE, FD_ONE, 0, VHOSTDEV_PF_LOG_SHMFD },
 	[VHU_SET_VRING_NUM] = { "SET_VRING_NUM", vhd_handle_set_vring_num, SZ_STATE, FD_NONE, QUIESCE, NOPF },
 	[VHU_SET_VRING_ADDR] = { "SET_VRING_ADDR", vhd_handle_set_vring_addr, SZ_ADDR, FD_NONE, QUIESCE, NOPF },
 	[VHU_SET_VRING_BASE] = { "SET_VRING_BASE", vhd_handle_set_vring_base, SZ_STATE, FD_NONE, QUIESCE, NOPF },
@@ -182,6 +183,8 @@ static long expected_size(const struct vhd_request_info *info,
 		return sizeof(struct vhu_shared_object);
 	case SZ_INFLIGHT:
 		return sizeof(struct vhu_inflight);
+	case SZ_LOG:
+		return sizeof(struct vhu_log);
 	case SZ_ANY:
 		break;
 	}
@@ -405,6 +408,7 @@ int vhd_dispatch_disconnect(struct vhostdev *dev)
 	vhd_reset_device_state(dev);
 	vhd_memory_clear(dev->mem);
 	vhd_inflight_release(dev);
+	vhd_dirty_log_release(dev);
 	/* Every ring is stopped and drained: nothing uses old memory. */
 	vhd_retired_unmap(&dev->retired);
 	vhd_backend_close(dev);

@@ -41,6 +41,7 @@ int vhd_handle_set_vring_addr(struct vhostdev *dev, struct vhd_message *msg)
 	q->used_uva = a->used;
 	q->log_gpa = a->log;
 	q->addr_flags = a->flags;
+	vhd_dirty_log_update(dev);
 	if (q->started && vhd_queue_remap(q) < 0) {
 		vhd_queue_broken(q, "new ring addresses are not mapped");
 		return -EFAULT;

@@ -217,6 +217,37 @@ void *vhd_memory_uva(const struct vhd_memory *m, uint64_t uva, uint64_t len)
 	return NULL;
 }
 
+/* Both scan: they serve migration logging and ring set-up, not the
+ * per-descriptor path. */
+int vhd_memory_host_to_gpa(const struct vhd_memory *m, const void *p,
+			   uint64_t *gpa)
+{
+	for (unsigned int i = 0; i < m->count; i++) {
+		const struct vhd_region *r = &m->regions[i];
+		uintptr_t off = (uintptr_t)p - (uintptr_t)r->host;
+
+		if ((uintptr_t)p >= (uintptr_t)r->host && off < r->size) {
+			*gpa = r->gpa + off;
+			return 0;
+		}
+	}
+	return -EFAULT;
+}
+
+int vhd_memory_uva_to_gpa(const struct vhd_memory *m, uint64_t uva,
+			  uint64_t *gpa)
+{
+	for (unsigned int i = 0; i < m->count; i++) {
+		const struct vhd_region *r = &m->regions[i];
+
+		if (uva >= r->uva && uva - r->uva < r->size) {
+			*gpa = r->gpa + (uva - r->uva);
+			return 0;
+		}
+	}
+	return -EFAULT;
+}
+
 int vhd_memory_gpa_iov(const struct vhd_memory *m, uint64_t gpa,
 		       uint64_t len, struct iovec *iov, unsigned int max)
 {

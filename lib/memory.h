@@ -66,6 +66,12 @@ int vhd_memory_remove(struct vhd_memory *m, uint64_t gpa, uint64_t size,
 void *vhd_memory_gpa(const struct vhd_memory *m, uint64_t gpa, uint64_t len);
 /* Same in the front end's address space (ring addresses). */
 void *vhd_memory_uva(const struct vhd_memory *m, uint64_t uva, uint64_t len);
+/* Guest address of a host pointer into a mapped region, or of a front-end
+ * virtual address: 0 and *gpa, or -EFAULT. */
+int vhd_memory_host_to_gpa(const struct vhd_memory *m, const void *p,
+			   uint64_t *gpa);
+int vhd_memory_uva_to_gpa(const struct vhd_memory *m, uint64_t uva,
+			  uint64_t *gpa);
 /* Appends iovecs for [gpa, gpa + len), splitting at region borders. Returns
  * the number appended, -EFAULT when any byte is unmapped, -ENOBUFS when
  * more than max iovecs would be needed. */

@@ -134,6 +134,12 @@ struct vhu_shared_object {
 	uint8_t uuid[16];
 } __attribute__((packed));
 
+/* SET_LOG_BASE. */
+struct vhu_log {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+} __attribute__((packed));
+
 /* GET_INFLIGHT_FD / SET_INFLIGHT_FD. */
 struct vhu_inflight {
 	uint64_t mmap_size;

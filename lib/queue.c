@@ -193,6 +193,7 @@ int vhd_queue_start(struct vhostdev_queue *q)
 		q->last_avail = (uint16_t)q->base;
 		q->used_idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
 	}
+	vhd_dirty_log_update(dev);
 	/* May move last_avail past what a killed process left in flight. */
 	r = vhd_inflight_queue_start(q);
 	if (r < 0) {

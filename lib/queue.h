@@ -15,6 +15,7 @@ struct vhostdev;
 struct vhd_memory;
 struct vhd_inflight_split;
 struct vhd_inflight_packed;
+struct vhd_dirty_log;
 
 /* Most iovecs one request may have; a longer chain fails. */
 #define VHD_MAX_REQ_IOV 1024
@@ -90,6 +91,12 @@ struct vhostdev_queue {
 	uint64_t track_counter;
 	uint16_t *resubmit;
 	unsigned int resubmit_count, resubmit_next;
+
+	/* Dirty logging (dirty-log.c): log_ring for the ring writes,
+	 * log_buffers for what requests wrote. */
+	const struct vhd_dirty_log *log;
+	bool log_ring, log_buffers;
+	uint64_t log_ring_gpa;
 
 	/* One slot per possible head/buffer id, size entries. */
 	struct vhostdev_req *slots;

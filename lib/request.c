@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dirty-log.h"
 #include "export.h"
 #include "memory.h"
 #include "ring.h"
@@ -334,6 +335,9 @@ VHD_EXPORT int vhostdev_req_push(struct vhostdev_req *req, uint32_t written)
 	in = vhostdev_req_get_in_size(req);
 	if (written > in)
 		written = (uint32_t)in;
+	/* After the device's writes, before the guest can see them used. */
+	if (q->log_buffers)
+		vhd_log_req_written(q, req, written);
 	if (q->in_order)
 		push_in_order(q, req, written);
 	else

@@ -5,6 +5,7 @@
  * guest-written field is read once and only the local copy is trusted. */
 #include <errno.h>
 
+#include "dirty-log.h"
 #include "inflight.h"
 #include "memory.h"
 #include "ring.h"
@@ -76,6 +77,8 @@ static bool rearm_kicks(struct vhostdev_queue *q)
 		return false;
 	vhd_guest_store(&q->device_event->flags,
 			(uint16_t)VRING_PACKED_EVENT_FLAG_ENABLE);
+	if (q->log_ring)
+		vhd_log_device_event_write(q, 2, 2);
 	vhd_full_fence();
 	return true;
 }
@@ -279,6 +282,8 @@ void vhd_packed_push(struct vhostdev_queue *q, struct vhostdev_req *req,
 	vhd_guest_store(&d->len, written);
 	/* id and len must be visible before the flags that publish them. */
 	vhd_guest_store_release(&d->flags, flags);
+	if (q->log_ring)
+		vhd_log_ring_write(q, 16ull * q->used_idx, 16);
 	if (q->ptrack)
 		vhd_inflight_packed_used_after(q, req);
 	/* Past a ring's worth since the last decision, positions become
@@ -345,6 +350,8 @@ void vhd_packed_set_notification(struct vhostdev_queue *q, bool enable)
 				  VRING_PACKED_EVENT_FLAG_DISABLE;
 
 	vhd_guest_store(&q->device_event->flags, flags);
+	if (q->log_ring)
+		vhd_log_device_event_write(q, 2, 2);
 	/* The caller re-checks the ring next; that read must not pass the
 	 * store above. */
 	if (enable)

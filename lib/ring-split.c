@@ -6,6 +6,7 @@
  * and only the local is used. */
 #include <errno.h>
 
+#include "dirty-log.h"
 #include "inflight.h"
 #include "memory.h"
 #include "ring.h"
@@ -19,6 +20,17 @@ static inline uint16_t *used_event(struct vhostdev_queue *q)
 static inline uint16_t *avail_event(struct vhostdev_queue *q)
 {
 	return (uint16_t *)&q->used->ring[q->size];
+}
+
+/* Every store into the used ring goes through here when the ring is
+ * logged for migration. */
+static inline void log_used(struct vhostdev_queue *q, const void *p,
+			    size_t len)
+{
+	if (q->log_ring)
+		vhd_log_ring_write(q, (uint64_t)((const uint8_t *)p -
+						 (const uint8_t *)q->used),
+				   len);
 }
 
 /* Split rings are a power of two in size (the front end checks it, and
@@ -113,12 +125,15 @@ static bool rearm_kicks(struct vhostdev_queue *q)
 	if (!q->notification_enabled)
 		return false;
 	if (q->event_idx) {
-		if (vhd_guest_load(avail_event(q)) != q->last_avail)
+		if (vhd_guest_load(avail_event(q)) != q->last_avail) {
 			vhd_guest_store(avail_event(q), q->last_avail);
+			log_used(q, avail_event(q), 2);
+		}
 	} else {
 		if (!(vhd_guest_load(&q->used->flags) & VRING_USED_F_NO_NOTIFY))
 			return false;
 		vhd_guest_store(&q->used->flags, 0);
+		log_used(q, &q->used->flags, 2);
 	}
 	vhd_full_fence();
 	return true;
@@ -177,8 +192,10 @@ int vhd_split_pop(struct vhostdev_queue *q, struct vhostdev_req **out)
 		vhd_inflight_split_taken(q, head);
 
 	q->last_avail++;
-	if (q->event_idx && q->notification_enabled)
+	if (q->event_idx && q->notification_enabled) {
 		vhd_guest_store(avail_event(q), q->last_avail);
+		log_used(q, avail_event(q), 2);
+	}
 	req->busy = true;
 	*out = req;
 	return 1;
@@ -196,6 +213,8 @@ void vhd_split_push(struct vhostdev_queue *q, struct vhostdev_req *req,
 	q->used_idx++;
 	/* The entry must be visible before the index that publishes it. */
 	vhd_guest_store_release(&q->used->idx, q->used_idx);
+	log_used(q, e, sizeof(*e));
+	log_used(q, &q->used->idx, 2);
 	if (q->track)
 		vhd_inflight_split_used_after(q, req->id, q->used_idx);
 	/* More than a ring's worth used without a decision: rather than
@@ -240,12 +259,15 @@ void vhd_split_set_notification(struct vhostdev_queue *q, bool enable)
 	if (q->event_idx) {
 		/* Disabling needs no write: avail_event stops moving, so the
 		 * driver kicks at most once more. */
-		if (enable)
+		if (enable) {
 			vhd_guest_store(avail_event(q), q->last_avail);
+			log_used(q, avail_event(q), 2);
+		}
 	} else {
 		uint16_t flags = enable ? 0 : VRING_USED_F_NO_NOTIFY;
 
 		vhd_guest_store(&q->used->flags, flags);
+		log_used(q, &q->used->flags, 2);
 	}
 	/* The caller re-checks the ring next: that read must not pass the
 	 * store above, or a buffer added in between goes unnoticed. */
