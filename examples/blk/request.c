@@ -128,15 +128,50 @@ static struct io_uring_sqe *get_sqe(struct blk_slot *slot)
 	return sqe;
 }
 
+/* O_DIRECT wants every buffer address and length aligned to the device's
+ * logical block; guests usually comply, but need not. */
+static bool direct_ok(const struct blk_slot *slot, unsigned int align)
+{
+	uintptr_t mask = align - 1;
+
+	for (unsigned int i = 0; i < slot->niov; i++)
+		if (((uintptr_t)slot->iov[i].iov_base | slot->iov[i].iov_len) &
+		    mask)
+			return false;
+	return true;
+}
+
+static uint8_t submit_rw(struct blk_slot *slot)
+{
+	struct blk_device *blk = slot->queue->blk;
+	const struct backing *b = &blk->backing;
+	struct io_uring_sqe *sqe = get_sqe(slot);
+	int fd = slot->use_buffered ? b->fd_buffered : b->fd;
+	uint64_t offset = slot->sector << VIRTIO_BLK_SECTOR_SHIFT;
+	int flags = 0;
+
+	if (!sqe)
+		return VIRTIO_BLK_S_IOERR;
+	if (slot->type == VIRTIO_BLK_T_OUT) {
+		/* Write-through cache mode: the write is stable when it
+		 * completes. */
+		if (!__atomic_load_n(&blk->writeback, __ATOMIC_RELAXED))
+			flags = RWF_DSYNC;
+		io_uring_prep_writev2(sqe, fd, slot->iov, slot->niov, offset,
+				      flags);
+	} else {
+		io_uring_prep_readv(sqe, fd, slot->iov, slot->niov, offset);
+	}
+	return 0xff;
+}
+
 static uint8_t start_rw(struct blk_slot *slot, uint64_t sector, bool write)
 {
 	struct blk_queue *q = slot->queue;
 	struct blk_device *blk = q->blk;
 	const struct iovec *iov;
-	struct io_uring_sqe *sqe;
 	unsigned int count;
 	size_t skip;
-	int flags = 0;
 
 	if (write && blk->backing.read_only)
 		return VIRTIO_BLK_S_IOERR;
@@ -157,23 +192,13 @@ static uint8_t start_rw(struct blk_slot *slot, uint64_t sector, bool write)
 	}
 	if (take_iov(slot, iov, count, skip, slot->data_len) < 0)
 		return VIRTIO_BLK_S_IOERR;
-	sqe = get_sqe(slot);
-	if (!sqe)
-		return VIRTIO_BLK_S_IOERR;
-	if (write) {
-		/* Write-through cache mode: the write is stable when it
-		 * completes. */
-		if (!__atomic_load_n(&blk->writeback, __ATOMIC_RELAXED))
-			flags = RWF_DSYNC;
-		io_uring_prep_writev2(sqe, blk->backing.fd, slot->iov,
-				      slot->niov,
-				      sector << VIRTIO_BLK_SECTOR_SHIFT, flags);
-	} else {
-		io_uring_prep_readv(sqe, blk->backing.fd, slot->iov,
-				    slot->niov,
-				    sector << VIRTIO_BLK_SECTOR_SHIFT);
-	}
-	return 0xff;
+	slot->sector = sector;
+	/* Misaligned buffers go through the page cache instead, on a second
+	 * descriptor opened without O_DIRECT: no bounce buffer to allocate,
+	 * and Linux keeps the two views of the file coherent. */
+	slot->use_buffered = blk->backing.direct &&
+			     !direct_ok(slot, blk->backing.logical_block);
+	return submit_rw(slot);
 }
 
 static uint8_t start_flush(struct blk_slot *slot)
@@ -261,7 +286,8 @@ static uint8_t check_segments(struct blk_slot *slot, size_t bytes)
 
 /* The fallocate() mode to try first for a segment. On block devices the
  * kernel maps PUNCH_HOLE to a zero-out that may unmap and ZERO_RANGE to one
- * that keeps the blocks allocated, so one path serves files and devices. */
+ * that keeps the blocks allocated, so write-zeroes takes one path for files
+ * and devices (discards on devices go to the helper thread instead). */
 static int first_mode(struct blk_slot *slot, uint32_t flags)
 {
 	if (slot->type == VIRTIO_BLK_T_DISCARD ||
@@ -273,8 +299,17 @@ static int first_mode(struct blk_slot *slot, uint32_t flags)
 static uint8_t submit_segment(struct blk_slot *slot, int mode)
 {
 	struct blk_device *blk = slot->queue->blk;
-	struct io_uring_sqe *sqe = get_sqe(slot);
+	struct io_uring_sqe *sqe;
 
+	/* On a block device fallocate() zeroes; a discard is an ioctl. */
+	if (blk->backing.kind == BACKING_BLOCK_DEVICE &&
+	    slot->type == VIRTIO_BLK_T_DISCARD) {
+		slot->queue->worker->inflight++;
+		slot->fallocate_mode = 0;
+		discard_helper_queue(&blk->discard, slot);
+		return 0xff;
+	}
+	sqe = get_sqe(slot);
 	if (!sqe)
 		return VIRTIO_BLK_S_IOERR;
 	slot->fallocate_mode = mode;
@@ -411,6 +446,14 @@ void blk_slot_complete_io(struct blk_slot *slot, int res)
 	switch (slot->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
+		/* Some alignment O_DIRECT wants that the check did not know
+		 * about (a file system's block size): once more, cached. */
+		if (res == -EINVAL && !slot->use_buffered &&
+		    slot->queue->blk->backing.direct) {
+			slot->use_buffered = true;
+			status = submit_rw(slot);
+			break;
+		}
 		if (res < 0 || (uint32_t)res != slot->data_len)
 			status = VIRTIO_BLK_S_IOERR;
 		break;

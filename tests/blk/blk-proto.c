@@ -62,6 +62,8 @@ static struct {
 	char dir[64];
 	char sock[96];
 	char img[96];
+	/* What pread_img()/pwrite_img() use: img, or the block device. */
+	const char *data_path;
 	pid_t pid;
 	struct vhf_conn *c;
 	struct vhf_conn *chan;
@@ -101,6 +103,7 @@ static void start_daemon(const char *backing, ...)
 	close(fd);
 	snprintf(blk_file, sizeof(blk_file), "--blk-file=%s",
 		 backing ? backing : t.img);
+	t.data_path = backing ? backing : t.img;
 	snprintf(sock_opt, sizeof(sock_opt), "--socket-path=%s", t.sock);
 	argv[n++] = daemon_path();
 	argv[n++] = sock_opt;
@@ -307,7 +310,7 @@ static void fill(uint8_t *buf, size_t len, unsigned int seed)
 
 static void pread_img(void *buf, size_t len, off_t off)
 {
-	int fd = open(t.img, O_RDONLY | O_CLOEXEC);
+	int fd = open(t.data_path, O_RDONLY | O_CLOEXEC);
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pread(fd, buf, len, off), (ssize_t)len);
@@ -316,10 +319,11 @@ static void pread_img(void *buf, size_t len, off_t off)
 
 static void pwrite_img(const void *buf, size_t len, off_t off)
 {
-	int fd = open(t.img, O_WRONLY | O_CLOEXEC);
+	int fd = open(t.data_path, O_WRONLY | O_CLOEXEC);
 
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(pwrite(fd, buf, len, off), (ssize_t)len);
+	ck_assert_int_eq(fsync(fd), 0);
 	close(fd);
 }
 
@@ -657,6 +661,51 @@ START_TEST(config_and_resize)
 }
 END_TEST
 
+/* A host block device (BLK_PROTO_DEVICE, a loop device of IMAGE_SIZE set
+ * up by blk-loop.test): reads and writes, discard through the helper
+ * thread's BLKDISCARD, write-zeroes with and without unmap through
+ * fallocate(), and the refusals. _i: packed. */
+START_TEST(block_device)
+{
+	const char *dev = getenv("BLK_PROTO_DEVICE");
+	uint8_t data[65536], back[65536];
+	struct seg s[2];
+
+	start(_i, 1, dev, "--cache=none", NULL);
+	fill(data, sizeof(data), 6);
+	ck_assert_int_eq(simple(T_OUT, 0, data, sizeof(data), 0, NULL), S_OK);
+	ck_assert_int_eq(simple(T_FLUSH, 0, NULL, 0, 0, NULL), S_OK);
+	pread_img(back, sizeof(back), 0);
+	ck_assert_mem_eq(back, data, sizeof(data));
+
+	s[0] = (struct seg){ .sector = 0, .num_sectors = 16 };
+	s[1] = (struct seg){ .sector = 64, .num_sectors = 16 };
+	ck_assert_int_eq(segments(T_DISCARD, s, 2), S_OK);
+	/* A loop device discards by punching holes: zeroes. */
+	pread_img(back, sizeof(back), 0);
+	ck_assert(is_zero(back, 8192));
+	ck_assert_mem_eq(back + 8192, data + 8192, 32768 - 8192);
+	ck_assert(is_zero(back + 32768, 8192));
+
+	pwrite_img(data, sizeof(data), 0);
+	s[0] = (struct seg){ .sector = 16, .num_sectors = 8 };
+	s[1] = (struct seg){ .sector = 80, .num_sectors = 8,
+			     .flags = WZ_UNMAP };
+	ck_assert_int_eq(segments(T_WRITE_ZEROES, s, 2), S_OK);
+	pread_img(back, sizeof(back), 0);
+	ck_assert_mem_eq(back, data, 8192);
+	ck_assert(is_zero(back + 8192, 4096));
+	ck_assert(is_zero(back + 40960, 4096));
+	ck_assert_mem_eq(back + 45056, data + 45056, 65536 - 45056);
+
+	s[1] = (struct seg){ .sector = IMAGE_SECTORS, .num_sectors = 8 };
+	ck_assert_int_eq(segments(T_DISCARD, s, 2), S_IOERR);
+	ck_assert_int_eq(simple(T_IN, IMAGE_SECTORS, NULL, 0, 512, NULL),
+			 S_IOERR);
+	stop();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vhostdev-blk protocol");
@@ -669,14 +718,19 @@ int main(void)
 		return 1;
 	}
 	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, write_read_flush, 0, 2);
-	tcase_add_loop_test(tc, get_id, 0, 2);
-	tcase_add_loop_test(tc, discard_write_zeroes, 0, 2);
-	tcase_add_loop_test(tc, read_only, 0, 2);
-	tcase_add_loop_test(tc, bad_requests, 0, 2);
-	tcase_add_loop_test(tc, null_backing, 0, 2);
-	tcase_add_loop_test(tc, queues_full_rings, 0, 4);
-	tcase_add_loop_test(tc, config_and_resize, 0, 2);
+	if (getenv("BLK_PROTO_DEVICE")) {
+		/* Only that: blk-loop.test runs it on its loop device. */
+		tcase_add_loop_test(tc, block_device, 0, 2);
+	} else {
+		tcase_add_loop_test(tc, write_read_flush, 0, 2);
+		tcase_add_loop_test(tc, get_id, 0, 2);
+		tcase_add_loop_test(tc, discard_write_zeroes, 0, 2);
+		tcase_add_loop_test(tc, read_only, 0, 2);
+		tcase_add_loop_test(tc, bad_requests, 0, 2);
+		tcase_add_loop_test(tc, null_backing, 0, 2);
+		tcase_add_loop_test(tc, queues_full_rings, 0, 4);
+		tcase_add_loop_test(tc, config_and_resize, 0, 2);
+	}
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
