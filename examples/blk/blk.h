@@ -65,6 +65,7 @@ struct blk_slot {
 	int fallocate_mode;     /* of the operation in flight */
 	bool fallback_tried;    /* the other fallocate() mode was tried */
 	struct blk_slot *helper_next; /* in the discard helper's queue */
+	bool helper_done;       /* atomic: the helper is done with the slot */
 	uint64_t seg_offset;
 	uint64_t seg_len;
 	unsigned int niov;

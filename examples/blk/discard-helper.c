@@ -11,11 +11,9 @@
  * full, which the slot accounting rules out; retry a little anyway. */
 #define POST_TRIES 100
 
-static void post_result(struct discard_helper *h, struct blk_slot *slot,
-			int result)
+static void post_result(struct discard_helper *h, int target,
+			struct blk_slot *slot, int result)
 {
-	int target = slot->queue->worker->ring.ring_fd;
-
 	for (int i = 0; i < POST_TRIES; i++) {
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&h->ring);
 		struct io_uring_cqe *cqe;
@@ -44,7 +42,7 @@ static void *helper_main(void *arg)
 	for (;;) {
 		struct blk_slot *slot;
 		uint64_t range[2];
-		int result = 0;
+		int result = 0, target;
 
 		pthread_mutex_lock(&h->lock);
 		while (!h->head && !h->stop)
@@ -60,9 +58,15 @@ static void *helper_main(void *arg)
 			return NULL;
 		range[0] = slot->seg_offset;
 		range[1] = slot->seg_len;
+		target = slot->queue->worker->ring.ring_fd;
 		if (ioctl(h->fd, BLKDISCARD, range) < 0)
 			result = -errno;
-		post_result(h, slot, result);
+		/* The completion reaches the worker through the kernel; this
+		 * release (and the worker's acquire) says so to the compiler
+		 * and to ThreadSanitizer: the slot is the worker's again, and
+		 * nothing of it is read from here on. */
+		__atomic_store_n(&slot->helper_done, true, __ATOMIC_RELEASE);
+		post_result(h, target, slot, result);
 	}
 }
 
@@ -103,6 +107,7 @@ void discard_helper_stop(struct discard_helper *h)
 void discard_helper_queue(struct discard_helper *h, struct blk_slot *slot)
 {
 	slot->helper_next = NULL;
+	slot->helper_done = false;
 	pthread_mutex_lock(&h->lock);
 	if (h->tail)
 		h->tail->helper_next = slot;

@@ -462,6 +462,10 @@ void blk_slot_complete_io(struct blk_slot *slot, int res)
 			status = VIRTIO_BLK_S_IOERR;
 		break;
 	default:
+		if (slot->fallocate_mode == 0)
+			/* From the discard helper: see discard-helper.c. */
+			(void)__atomic_load_n(&slot->helper_done,
+					      __ATOMIC_ACQUIRE);
 		/* Discard and write-zeroes, one segment done. A file system
 		 * or device that lacks the first mode gets the other one
 		 * (tmpfs has no ZERO_RANGE; many devices cannot unmap). A
