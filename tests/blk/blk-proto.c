@@ -661,6 +661,51 @@ START_TEST(config_and_resize)
 }
 END_TEST
 
+/* The front end stops a ring while reads are in flight (GET_VRING_BASE)
+ * and changes the memory table while the workers run: the daemon must
+ * finish every popped request before the stop is answered, then serve the
+ * restarted ring. _i % 2: packed; _i / 2: --poll. */
+START_TEST(stop_while_busy)
+{
+	static struct req r[RING_SIZE];
+	bool poll = _i >= 2;
+	uint32_t base;
+
+	start(_i % 2, 1, NULL, poll ? "--poll" : NULL, NULL);
+	for (unsigned int round = 0; round < 3; round++) {
+		unsigned int used = 0;
+		uint16_t id;
+		uint32_t len;
+
+		for (unsigned int k = 0; k < RING_SIZE; k++) {
+			req_make(&r[k], T_IN, k * 8, NULL, 0, 4096);
+			req_post(t.vq[0], &r[k], true);
+		}
+		vhf_vq_kick(t.vq[0]);
+		/* Memory table again: every worker quiesces and resumes. */
+		ck_assert_int_eq(vhf_set_mem_table(t.c, t.m), 0);
+		ck_assert_int_eq(vhf_vq_stop(t.c, t.vq[0], &base), 0);
+		/* What the daemon took is all done by now; what it did not
+		 * take is still in the ring for the restarted one. */
+		while (vhf_vq_get_used(t.vq[0], &id, &len) == 1) {
+			ck_assert_int_eq(len, 4097);
+			used++;
+		}
+		ck_assert_int_eq(vhf_vq_inflight(t.vq[0]), RING_SIZE - used);
+		ck_assert_int_eq(vhf_vq_setup(t.c, t.vq[0]), 0);
+		ck_assert_int_eq(vhf_vq_enable(t.c, t.vq[0], true), 0);
+		vhf_vq_kick(t.vq[0]);
+		while (used < RING_SIZE) {
+			wait_used(t.vq[0], &id, &len);
+			ck_assert_int_eq(len, 4097);
+			used++;
+		}
+	}
+	ck_assert_int_eq(simple(T_IN, 0, NULL, 0, 512, NULL), S_OK);
+	stop();
+}
+END_TEST
+
 /* A host block device (BLK_PROTO_DEVICE, a loop device of IMAGE_SIZE set
  * up by blk-loop.test): reads and writes, discard through the helper
  * thread's BLKDISCARD, write-zeroes with and without unmap through
@@ -730,6 +775,7 @@ int main(void)
 		tcase_add_loop_test(tc, null_backing, 0, 2);
 		tcase_add_loop_test(tc, queues_full_rings, 0, 4);
 		tcase_add_loop_test(tc, config_and_resize, 0, 2);
+		tcase_add_loop_test(tc, stop_while_busy, 0, 4);
 	}
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
