@@ -121,17 +121,15 @@ static void start_daemon(const char *backing, ...)
 	}
 }
 
-/* Connects, negotiates everything offered (packed rings or not), sets up
- * memory, the back-end channel and nq queues. */
-static void connect_device(bool packed, unsigned int nq)
+/* Negotiates everything offered (packed rings or not), sets up memory,
+ * the back-end channel and nq queues on the connection t.c. */
+static void setup_device(bool packed, unsigned int nq)
 {
 	uint64_t want = ~0ull, proto;
 	int r;
 
 	if (!packed)
 		want &= ~VHF_BIT(VHF_F_RING_PACKED);
-	r = vhf_connect(t.sock, 5000, &t.c);
-	ck_assert_msg(r == 0, "connect: %s", strerror(-r));
 	r = vhf_negotiate(t.c, want, VHF_BIT(VHF_PF_MQ) |
 			  VHF_BIT(VHF_PF_REPLY_ACK) | VHF_BIT(VHF_PF_CONFIG) |
 			  VHF_BIT(VHF_PF_BACKEND_REQ), &t.features, &proto);
@@ -150,6 +148,14 @@ static void connect_device(bool packed, unsigned int nq)
 		ck_assert_int_eq(vhf_vq_setup(t.c, t.vq[i]), 0);
 		ck_assert_int_eq(vhf_vq_enable(t.c, t.vq[i], true), 0);
 	}
+}
+
+static void connect_device(bool packed, unsigned int nq)
+{
+	int r = vhf_connect(t.sock, 5000, &t.c);
+
+	ck_assert_msg(r == 0, "connect: %s", strerror(-r));
+	setup_device(packed, nq);
 }
 
 static void start(bool packed, unsigned int nq, const char *backing, ...)
@@ -661,6 +667,42 @@ START_TEST(config_and_resize)
 }
 END_TEST
 
+/* --client: the daemon connects to a front end that listens, retrying
+ * until it does, and connects again after the front end left. */
+START_TEST(client_mode)
+{
+	uint8_t data[4096];
+	int lfd, r;
+
+	start_daemon(NULL, "--client", NULL);
+	/* Nobody listens yet: the daemon keeps trying. */
+	usleep(300 * 1000);
+	ck_assert_int_eq(waitpid(t.pid, &r, WNOHANG), 0);
+	ck_assert_int_eq(vhf_listen(t.sock, &lfd), 0);
+	for (unsigned int round = 0; round < 2; round++) {
+		r = vhf_accept(lfd, 10000, &t.c);
+		ck_assert_msg(r == 0, "accept: %s", strerror(-r));
+		setup_device(_i, 1);
+		fill(data, sizeof(data), 7 + round);
+		ck_assert_int_eq(simple(T_OUT, 16, data, sizeof(data), 0,
+					NULL), S_OK);
+		ck_assert_int_eq(simple(T_IN, 16, NULL, 0, 4096, NULL), S_OK);
+		if (round == 0) {
+			/* The front end leaves; the daemon comes back. */
+			vhf_vq_free(t.vq[0]);
+			vhf_conn_free(t.chan);
+			vhf_conn_free(t.c);
+			vhf_mem_free(t.m);
+			t.vq[0] = NULL;
+			t.chan = t.c = NULL;
+			t.m = NULL;
+		}
+	}
+	close(lfd);
+	stop();
+}
+END_TEST
+
 /* The front end stops a ring while reads are in flight (GET_VRING_BASE)
  * and changes the memory table while the workers run: the daemon must
  * finish every popped request before the stop is answered, then serve the
@@ -776,6 +818,7 @@ int main(void)
 		tcase_add_loop_test(tc, queues_full_rings, 0, 4);
 		tcase_add_loop_test(tc, config_and_resize, 0, 2);
 		tcase_add_loop_test(tc, stop_while_busy, 0, 4);
+		tcase_add_loop_test(tc, client_mode, 0, 2);
 	}
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
