@@ -6,6 +6,7 @@
  * current), the guest's writes to the writeback byte, and online resize
  * (SIGHUP, or a once-a-second look at the backing size).
  */
+#include <endian.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>

@@ -8,6 +8,7 @@
  * flushes and fallocate() calls go through the worker's io_uring and are
  * finished by blk_slot_complete_io() when their completion is reaped.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -233,6 +234,7 @@ static bool feature_acked(struct blk_device *blk, unsigned int bit)
 	       (1ull << bit);
 }
 
+/* Reads segment index of the request, in host byte order. */
 static int read_segment(struct blk_slot *slot, uint32_t index,
 			struct virtio_blk_segment *seg)
 {
@@ -242,20 +244,45 @@ static int read_segment(struct blk_slot *slot, uint32_t index,
 	if (vhostdev_req_read(slot->req, offset, seg, sizeof(*seg)) !=
 	    sizeof(*seg))
 		return -EIO;
+	seg->sector = le64toh(seg->sector);
+	seg->num_sectors = le32toh(seg->num_sectors);
+	seg->flags = le32toh(seg->flags);
 	return 0;
+}
+
+/* The status a segment earns on its own: OK when it may be carried out. */
+static uint8_t check_segment(struct blk_slot *slot,
+			     const struct virtio_blk_segment *seg)
+{
+	struct blk_device *blk = slot->queue->blk;
+	bool discard = slot->type == VIRTIO_BLK_T_DISCARD;
+	uint32_t max_sectors = discard ? BLK_MAX_DISCARD_SECTORS :
+					 BLK_MAX_WRITE_ZEROES_SECTORS;
+	uint32_t align = blk->backing.logical_block / VIRTIO_BLK_SECTOR_SIZE;
+
+	/* Unknown flags, and unmap on a discard, are not ours to guess at
+	 * (virtio spec: the device answers UNSUPP). */
+	if (seg->flags & ~VIRTIO_BLK_WZ_F_UNMAP)
+		return VIRTIO_BLK_S_UNSUPP;
+	if (discard && (seg->flags & VIRTIO_BLK_WZ_F_UNMAP))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (seg->num_sectors > max_sectors)
+		return VIRTIO_BLK_S_IOERR;
+	if (seg->sector % align || seg->num_sectors % align)
+		return VIRTIO_BLK_S_IOERR;
+	if (!in_range(blk, seg->sector, (uint64_t)seg->num_sectors <<
+					VIRTIO_BLK_SECTOR_SHIFT))
+		return VIRTIO_BLK_S_IOERR;
+	return VIRTIO_BLK_S_OK;
 }
 
 /* Checks every segment of a discard or write-zeroes request before any is
  * carried out, so that a bad one leaves the disk untouched. */
 static uint8_t check_segments(struct blk_slot *slot, size_t bytes)
 {
-	struct blk_device *blk = slot->queue->blk;
 	bool discard = slot->type == VIRTIO_BLK_T_DISCARD;
 	uint32_t max_seg = discard ? BLK_MAX_DISCARD_SEG :
 				     BLK_MAX_WRITE_ZEROES_SEG;
-	uint32_t max_sectors = discard ? BLK_MAX_DISCARD_SECTORS :
-					 BLK_MAX_WRITE_ZEROES_SECTORS;
-	uint32_t align = blk->backing.logical_block / VIRTIO_BLK_SECTOR_SIZE;
 
 	if (bytes == 0 || bytes % sizeof(struct virtio_blk_segment))
 		return VIRTIO_BLK_S_IOERR;
@@ -264,22 +291,13 @@ static uint8_t check_segments(struct blk_slot *slot, size_t bytes)
 		return VIRTIO_BLK_S_UNSUPP;
 	for (uint32_t i = 0; i < slot->seg_count; i++) {
 		struct virtio_blk_segment seg;
+		uint8_t status;
 
 		if (read_segment(slot, i, &seg) < 0)
 			return VIRTIO_BLK_S_IOERR;
-		/* Unknown flags, and unmap on a discard, are not ours to
-		 * guess at (virtio spec: the device answers UNSUPP). */
-		if (seg.flags & ~VIRTIO_BLK_WZ_F_UNMAP)
-			return VIRTIO_BLK_S_UNSUPP;
-		if (discard && (seg.flags & VIRTIO_BLK_WZ_F_UNMAP))
-			return VIRTIO_BLK_S_UNSUPP;
-		if (seg.num_sectors > max_sectors)
-			return VIRTIO_BLK_S_IOERR;
-		if (seg.sector % align || seg.num_sectors % align)
-			return VIRTIO_BLK_S_IOERR;
-		if (!in_range(blk, seg.sector, (uint64_t)seg.num_sectors <<
-					       VIRTIO_BLK_SECTOR_SHIFT))
-			return VIRTIO_BLK_S_IOERR;
+		status = check_segment(slot, &seg);
+		if (status != VIRTIO_BLK_S_OK)
+			return status;
 	}
 	return VIRTIO_BLK_S_OK;
 }
@@ -325,8 +343,15 @@ static uint8_t next_segment(struct blk_slot *slot)
 	while (slot->seg_next < slot->seg_count) {
 		struct virtio_blk_segment seg;
 
+		uint8_t status;
+
 		if (read_segment(slot, slot->seg_next++, &seg) < 0)
 			return VIRTIO_BLK_S_IOERR;
+		/* The guest may have changed it since it was checked: what
+		 * is carried out is checked again, as read. */
+		status = check_segment(slot, &seg);
+		if (status != VIRTIO_BLK_S_OK)
+			return status;
 		if (seg.num_sectors == 0)
 			continue;
 		slot->seg_offset = seg.sector << VIRTIO_BLK_SECTOR_SHIFT;
@@ -370,6 +395,8 @@ static uint8_t start(struct blk_slot *slot)
 	if (out_size < sizeof(hdr) ||
 	    vhostdev_req_read(slot->req, 0, &hdr, sizeof(hdr)) != sizeof(hdr))
 		return VIRTIO_BLK_S_IOERR;
+	hdr.type = le32toh(hdr.type);
+	hdr.sector = le64toh(hdr.sector);
 	slot->type = hdr.type;
 	switch (hdr.type) {
 	case VIRTIO_BLK_T_IN:
