@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # Guest side of blk-fs.test. Disks are found by their serial (GET_ID):
 #   blkfs-main            discard and write-zeroes (with and without unmap)
-#                         read back as zeroes; ext4 made, filled, checked
+#                         read back as zeroes; the write cache switched to
+#                         write-through; ext4 made, filled, checked
 #                         clean by e2fsck and read back; then online
 #                         resize: the host grows the image and the guest
 #                         must see the new size without a reboot.
@@ -76,6 +77,17 @@ scribble
 /usr/bin/fallocate -p -o $((8 * MIB)) -l $((4 * MIB)) $dev ||
 	guest_fail "fallocate --punch-hole"
 expect_zeroes "write-zeroes with unmap"
+
+# ---- the write cache ---------------------------------------------------------
+# CONFIG_WCE: the guest may switch the device to write-through (a config
+# write the daemon logs); the file system below then runs without a cache.
+[ "$(cat /sys/block/$main/cache_type)" = "write back" ] ||
+	guest_fail "$main cache_type: $(cat /sys/block/$main/cache_type)"
+echo "write through" >/sys/block/$main/cache_type ||
+	guest_fail "cannot switch $main to write through"
+[ "$(cat /sys/block/$main/cache_type)" = "write through" ] ||
+	guest_fail "$main did not switch to write through"
+guest_note "cache: write through"
 
 # ---- a file system ------------------------------------------------------------
 /usr/sbin/mke2fs -q -F -t ext4 $dev || guest_fail "mke2fs failed"
