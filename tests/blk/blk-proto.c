@@ -8,7 +8,8 @@
  * Covers read/write/flush/discard/write-zeroes/get-id, the read-only
  * refusal, out-of-range, overflowing, malformed and unknown requests,
  * several queues at once, a full ring, the config space, the writeback
- * byte, and resize (SIGHUP -> CONFIG_CHANGE_MSG on the back-end channel).
+ * byte, resize (SIGHUP, or the periodic size check -> CONFIG_CHANGE_MSG on
+ * the back-end channel), stopping rings under load, and --client.
  */
 #include <check.h>
 #include <errno.h>
@@ -663,6 +664,20 @@ START_TEST(config_and_resize)
 	ck_assert_int_eq(config_u64(0), 2 * IMAGE_SECTORS);
 	/* The new sectors are served. */
 	ck_assert_int_eq(simple(T_IN, 2 * IMAGE_SECTORS - 1, NULL, 0, 512,
+				NULL), S_OK);
+
+	/* Shrinking, noticed by the once-a-second check alone. */
+	ck_assert_int_eq(truncate(t.img, IMAGE_SIZE / 2), 0);
+	vhf_msg_init(&msg);
+	r = vhf_recv(t.chan, &msg);
+	ck_assert_msg(r >= 0, "back-end channel: %s", strerror(-r));
+	ck_assert_int_eq(msg.request, VHF_BE_CONFIG_CHANGE_MSG);
+	vhf_backend_ack(t.chan, &msg, 0);
+	vhf_msg_close_fds(&msg);
+	ck_assert_int_eq(config_u64(0), IMAGE_SECTORS / 2);
+	ck_assert_int_eq(simple(T_IN, IMAGE_SECTORS / 2, NULL, 0, 512, NULL),
+			 S_IOERR);
+	ck_assert_int_eq(simple(T_IN, IMAGE_SECTORS / 2 - 1, NULL, 0, 512,
 				NULL), S_OK);
 	stop();
 }
