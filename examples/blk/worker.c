@@ -263,11 +263,14 @@ int blk_workers_start(struct blk_device *blk)
 	if (!blk->workers)
 		return -ENOMEM;
 	blk->nworkers = nw;
+	/* All fds -1 first: blk_workers_stop() may clean up after a failure
+	 * half-way. */
+	for (unsigned int i = 0; i < nw; i++)
+		blk->workers[i].wake_fd = blk->workers[i].ring_event_fd = -1;
 	for (unsigned int i = 0; i < nw; i++) {
 		struct blk_worker *w = &blk->workers[i];
 
 		w->index = i;
-		w->wake_fd = w->ring_event_fd = -1;
 		w->queues = calloc(blk->nqueues / nw + 1, sizeof(*w->queues));
 		if (!w->queues)
 			return -ENOMEM;
