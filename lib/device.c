@@ -30,7 +30,8 @@
 	 (1ull << VHOSTDEV_PF_CONFIGURE_MEM_SLOTS) |                          \
 	 (1ull << VHOSTDEV_PF_STATUS) | (1ull << VHOSTDEV_PF_SHARED_OBJECT) | \
 	 (1ull << VHOSTDEV_PF_INFLIGHT_SHMFD) |                               \
-	 (1ull << VHOSTDEV_PF_LOG_SHMFD))
+	 (1ull << VHOSTDEV_PF_LOG_SHMFD) |                                    \
+	 (1ull << VHOSTDEV_PF_DEVICE_STATE))
 
 /* Largest ring the split and packed layouts allow. */
 #define VHD_QUEUE_SIZE_MAX 32768
@@ -55,6 +56,7 @@ static void free_device(struct vhostdev *dev)
 		free(dev->mem);
 	}
 	vhd_retired_free(&dev->retired);
+	vhd_state_transfer_end(dev);
 	vhd_inflight_release(dev);
 	if (dev->log.map)
 		munmap(dev->log.map, dev->log.map_size);
@@ -97,6 +99,7 @@ VHD_EXPORT int vhostdev_new(uint32_t device_id, unsigned int num_queues,
 	dev->listen_fd = dev->conn_fd = dev->backend_fd = -1;
 	dev->event_fd = -1;
 	dev->log.notify_fd = -1;
+	dev->state.fd = -1;
 	pthread_mutex_init(&dev->backend_lock, NULL);
 
 	dev->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -309,6 +312,8 @@ VHD_EXPORT int vhostdev_set_needs_reset(struct vhostdev *dev)
 	}
 
 SETTER(features, vhostdev_features_fn, features)
+SETTER(state_save, vhostdev_state_save_fn, state_save)
+SETTER(state_load, vhostdev_state_load_fn, state_load)
 SETTER(config_write, vhostdev_config_write_fn, config_write)
 SETTER(queue_start, vhostdev_queue_fn, queue_start)
 SETTER(queue_stop, vhostdev_queue_fn, queue_stop)
@@ -427,6 +432,9 @@ VHD_EXPORT int vhostdev_process(struct vhostdev *dev)
 			break;
 		case VHD_TAG_EVENT:
 			progress |= handle_event(dev);
+			break;
+		case VHD_TAG_STATE:
+			progress |= vhd_state_transfer_step(dev) > 0;
 			break;
 		default:
 			if (tag - VHD_TAG_QUEUE < dev->num_queues)

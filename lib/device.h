@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "vhostdev.h"
+#include "device-state.h"
 #include "dirty-log.h"
 #include "inflight.h"
 #include "memory.h"
@@ -29,6 +30,7 @@ struct vhd_message {
 		struct vhu_shared_object object;
 		struct vhu_inflight inflight;
 		struct vhu_log log;
+		struct vhu_device_state device_state;
 		uint8_t bytes[VHU_PAYLOAD_MAX];
 	} payload;
 	int fds[VHU_MAX_FDS];
@@ -85,6 +87,8 @@ struct vhostdev {
 		vhostdev_quiesce_fn quiesce;
 		vhostdev_device_fn resume, reset, connect, disconnect;
 		vhostdev_message_fn message;
+		vhostdev_state_save_fn state_save;
+		vhostdev_state_load_fn state_load;
 	} cb;
 	int in_callback;
 
@@ -111,6 +115,9 @@ struct vhostdev {
 	 * (atomic) tells workers to wake us when a queue runs dry. */
 	struct vhd_retired retired;
 	int retiring;
+
+	/* Device state transfer in progress (DEVICE_STATE). */
+	struct vhd_state_transfer state;
 
 	/* Dirty-page log (LOG_SHMFD). */
 	struct vhd_dirty_log log;
@@ -158,6 +165,7 @@ enum vhd_tag {
 	VHD_TAG_LISTEN,
 	VHD_TAG_CONN,
 	VHD_TAG_EVENT,
+	VHD_TAG_STATE,
 	VHD_TAG_QUEUE /* + queue index */
 };
 

@@ -23,6 +23,7 @@ enum vhd_size_rule {
 	SZ_OBJECT,
 	SZ_INFLIGHT,
 	SZ_LOG,
+	SZ_DEVICE_STATE,
 	SZ_ANY       /* device-specific or not understood */
 };
 
@@ -90,8 +91,8 @@ static const struct vhd_request_info requests[VHU_REQUEST_MAX + 1] = {
 	[VHU_SET_STATUS] = { "SET_STATUS", vhd_handle_set_status, SZ_U64, FD_NONE, 0, VHOSTDEV_PF_STATUS },
 	[VHU_GET_STATUS] = { "GET_STATUS", vhd_handle_get_status, SZ_NONE, FD_NONE, REPLY, VHOSTDEV_PF_STATUS },
 	[VHU_GET_SHARED_OBJECT] = { "GET_SHARED_OBJECT", vhd_handle_get_shared_object, SZ_OBJECT, FD_NONE, REPLY, VHOSTDEV_PF_SHARED_OBJECT },
-	[VHU_SET_DEVICE_STATE_FD] = { "SET_DEVICE_STATE_FD", NULL, SZ_ANY, FD_OPTIONAL, REPLY, VHOSTDEV_PF_DEVICE_STATE },
-	[VHU_CHECK_DEVICE_STATE] = { "CHECK_DEVICE_STATE", NULL, SZ_ANY, FD_NONE, REPLY, VHOSTDEV_PF_DEVICE_STATE },
+	[VHU_SET_DEVICE_STATE_FD] = { "SET_DEVICE_STATE_FD", vhd_handle_set_device_state_fd, SZ_DEVICE_STATE, FD_ONE, REPLY, VHOSTDEV_PF_DEVICE_STATE },
+	[VHU_CHECK_DEVICE_STATE] = { "CHECK_DEVICE_STATE", vhd_handle_check_device_state, SZ_NONE, FD_NONE, REPLY, VHOSTDEV_PF_DEVICE_STATE },
 };
 
 static const struct vhd_request_info device_specific = {
@@ -185,6 +186,8 @@ static long expected_size(const struct vhd_request_info *info,
 		return sizeof(struct vhu_inflight);
 	case SZ_LOG:
 		return sizeof(struct vhu_log);
+	case SZ_DEVICE_STATE:
+		return sizeof(struct vhu_device_state);
 	case SZ_ANY:
 		break;
 	}
@@ -409,6 +412,7 @@ int vhd_dispatch_disconnect(struct vhostdev *dev)
 	vhd_memory_clear(dev->mem);
 	vhd_inflight_release(dev);
 	vhd_dirty_log_release(dev);
+	vhd_state_transfer_end(dev);
 	/* Every ring is stopped and drained: nothing uses old memory. */
 	vhd_retired_unmap(&dev->retired);
 	vhd_backend_close(dev);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "pipe-write.h"
 
 int vhd_handle_set_vring_num(struct vhostdev *dev, struct vhd_message *msg)
 {
@@ -131,6 +132,8 @@ int vhd_handle_set_vring_fd(struct vhostdev *dev, struct vhd_message *msg)
 	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
 		vhd_warn(dev, "queue %u: cannot make fd non-blocking", q->index);
 	*slot = fd;
+	if (slot == &q->call_fd)
+		q->call_can_sigpipe = fd >= 0 && vhd_fd_can_sigpipe(fd);
 	/* Front ends send the call fd after the kick fd that started the
 	 * ring: completions in between signalled nobody. A spurious
 	 * interrupt is harmless, a lost one hangs the guest. */

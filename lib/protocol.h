@@ -134,6 +134,16 @@ struct vhu_shared_object {
 	uint8_t uuid[16];
 } __attribute__((packed));
 
+/* SET_DEVICE_STATE_FD. */
+struct vhu_device_state {
+	uint32_t direction;   /* 0: save (we write), 1: load (we read) */
+	uint32_t phase;       /* 0: stopped, the only one defined */
+} __attribute__((packed));
+#define VHU_STATE_SAVE 0
+#define VHU_STATE_LOAD 1
+/* Reply bit: no fd of ours comes back, use the one you sent. */
+#define VHU_STATE_NO_FD (1ull << 8)
+
 /* SET_LOG_BASE. */
 struct vhu_log {
 	uint64_t mmap_size;

@@ -14,6 +14,7 @@
 
 #include "device.h"
 #include "export.h"
+#include "pipe-write.h"
 
 int vhd_queue_init(struct vhostdev *dev, struct vhostdev_queue *q,
 		   unsigned int index)
@@ -289,7 +290,11 @@ void vhd_queue_signal(struct vhostdev_queue *q)
 		 * loses the interrupt instead of hanging the thread. */
 		uint64_t one = 1;
 
-		if (write(q->call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		ssize_t n = q->call_can_sigpipe ?
+			vhd_write_no_sigpipe(q->call_fd, &one, sizeof(one)) :
+			write(q->call_fd, &one, sizeof(one));
+
+		if (n < 0 && errno != EAGAIN)
 			vhd_warn(q->dev, "queue %u: interrupt not sent: %s",
 				 q->index, strerror(errno));
 		return;

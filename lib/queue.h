@@ -106,6 +106,7 @@ struct vhostdev_queue {
 
 	/* Control side. */
 	int kick_fd, call_fd, err_fd;
+	bool call_can_sigpipe; /* a pipe or socket, not an eventfd */
 	int epfd;             /* the queue's stable fd */
 	int wake_fd;          /* eventfd in epfd: in-band kicks, start */
 	bool started;         /* has rings, kick fd and features */

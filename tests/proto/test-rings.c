@@ -435,6 +435,34 @@ START_TEST(unread_call_pipe)
 }
 END_TEST
 
+/* A call pipe whose reader is gone: writing to it raises SIGPIPE, which
+ * would kill this whole process (the device runs in it). The library
+ * must swallow it and go on serving. */
+START_TEST(closed_call_pipe)
+{
+	struct vhf_vq *vq;
+	uint16_t id;
+	uint32_t len;
+	int p[2];
+
+	start(BASE | LAYOUT(_i));
+	vq = ts_start_queue(&s, 0, 16);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	close(p[0]);
+	ck_assert_int_eq(vhf_set_vring_call(s.c, 0, p[1]), 0);
+	close(p[1]);
+	for (unsigned int i = 0; i < 20; i++) {
+		ck_assert_int_ge(ts_post(&s, vq, i, 8, 1, 1, false), 0);
+		vhf_vq_kick(vq);
+		ck_assert_msg(ts_poll_used(vq, &id, &len),
+			      "round %u not served", i);
+	}
+	ck_assert_int_eq(vhf_sync(s.c), 0);
+	ts_close(&s);
+	tdev_stop(td);
+}
+END_TEST
+
 /* A driver that corrupts its own ring, through the raw accessors: the
  * device refuses the chain (the ring is broken, the device NEEDS_RESET),
  * keeps its connection, and serves its other queue. _i picks the
@@ -532,6 +560,7 @@ Suite *proto_suite(void)
 	tcase_add_loop_test(tc, two_queues, 0, 2);
 	tcase_add_loop_test(tc, foreign_kick_fds, 0, 2);
 	tcase_add_loop_test(tc, unread_call_pipe, 0, 2);
+	tcase_add_loop_test(tc, closed_call_pipe, 0, 2);
 	tc = t_tcase(su, "notifications");
 	tcase_add_loop_test(tc, interrupt_flags, 0, 2);
 	tcase_add_loop_test(tc, interrupt_event_idx, 0, 2);
