@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhostdev-blk's worker threads. Each owns some detached queues and one
+ * io_uring, and waits in poll() on the queues' fds, the ring's completion
+ * eventfd and its own wake eventfd (or, with --poll, spins over the rings
+ * with guest kicks turned off). Completions are reaped on the thread that
+ * submitted them, so a queue is only ever touched by its worker.
+ *
+ * Quiesce handshake: the control thread's quiesce callback raises a flag
+ * with a new generation number and wakes every worker; each finishes
+ * everything it has in flight (so no I/O can land in guest memory the
+ * front end is about to change), acknowledges, and sleeps until resume.
+ * The last to acknowledge calls vhostdev_quiesce_done().
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "blk.h"
+
+struct io_uring_sqe *blk_worker_get_sqe(struct blk_worker *w)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
+
+	if (!sqe) {
+		if (io_uring_submit(&w->ring) < 0)
+			return NULL;
+		sqe = io_uring_get_sqe(&w->ring);
+	}
+	return sqe;
+}
+
+static void notify_all(struct blk_worker *w)
+{
+	for (unsigned int i = 0; i < w->nqueues; i++)
+		blk_queue_flush_notify(w->queues[i]);
+}
+
+/* Finishes every completion that has arrived; returns how many. */
+static unsigned int reap(struct blk_worker *w)
+{
+	struct io_uring_cqe *cqe;
+	unsigned int head, n = 0;
+
+	io_uring_for_each_cqe(&w->ring, head, cqe) {
+		struct blk_slot *slot = io_uring_cqe_get_data(cqe);
+
+		n++;
+		w->inflight--;
+		blk_slot_complete_io(slot, cqe->res);
+	}
+	io_uring_cq_advance(&w->ring, n);
+	if (io_uring_sq_ready(&w->ring))
+		io_uring_submit(&w->ring);
+	if (n)
+		notify_all(w);
+	return n;
+}
+
+/* Waits for everything in flight to complete, and completes it. */
+static void drain(struct blk_worker *w)
+{
+	while (w->inflight) {
+		int r = io_uring_submit_and_wait(&w->ring, 1);
+
+		if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+			break;
+		reap(w);
+	}
+}
+
+static void clear_eventfd(int fd)
+{
+	uint64_t value;
+
+	if (read(fd, &value, sizeof(value)) < 0) {
+		/* EAGAIN: nothing was pending. */
+	}
+}
+
+static void wake(struct blk_worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wake_fd, &one, sizeof(one)) < 0) {
+		/* The counter cannot overflow in practice; a full counter
+		 * still leaves the fd readable, which is all we need. */
+	}
+}
+
+/* Acknowledges the current quiesce and sleeps until resume or shutdown. */
+static void quiesce_point(struct blk_worker *w, unsigned int *acked_gen)
+{
+	struct blk_device *blk = w->blk;
+	bool last = false;
+
+	drain(w);
+	pthread_mutex_lock(&blk->lock);
+	if (blk->quiesced && *acked_gen != blk->quiesce_gen) {
+		*acked_gen = blk->quiesce_gen;
+		last = --blk->stopping_workers == 0;
+	}
+	if (last)
+		vhostdev_quiesce_done(blk->dev);
+	while (blk->quiesced && *acked_gen == blk->quiesce_gen &&
+	       !blk->shutdown)
+		pthread_cond_wait(&blk->resumed, &blk->lock);
+	pthread_mutex_unlock(&blk->lock);
+	/* The rings may have been set up anew. */
+	for (unsigned int i = 0; i < w->nqueues; i++)
+		w->queues[i]->kicks_off = false;
+}
+
+/* --poll: one pass over the rings and the completions. Returns whether
+ * anything happened. */
+static bool poll_pass(struct blk_worker *w)
+{
+	bool busy = reap(w) > 0;
+
+	for (unsigned int i = 0; i < w->nqueues; i++) {
+		struct blk_queue *q = w->queues[i];
+		unsigned int before = q->nfree;
+
+		if (!vhostdev_queue_is_ready(q->vq))
+			continue;
+		if (!q->kicks_off) {
+			vhostdev_queue_set_notification(q->vq, 0);
+			q->kicks_off = true;
+		}
+		/* Consumes kicks the guest sent anyway and the library's own
+		 * wake-ups, then looks at the ring whatever they said. */
+		vhostdev_queue_process(q->vq);
+		blk_queue_serve(q);
+		busy |= q->nfree != before;
+	}
+	return busy;
+}
+
+static void event_pass(struct blk_worker *w, struct pollfd *pfd)
+{
+	unsigned int n = w->nqueues;
+
+	if (poll(pfd, n + 2, -1) < 0)
+		return;
+	if (pfd[n].revents)
+		clear_eventfd(w->wake_fd);
+	if (pfd[n + 1].revents) {
+		clear_eventfd(w->ring_event_fd);
+		reap(w);
+	}
+	for (unsigned int i = 0; i < n; i++)
+		if (pfd[i].revents)
+			vhostdev_queue_process(w->queues[i]->vq);
+}
+
+static void *worker_main(void *arg)
+{
+	struct blk_worker *w = arg;
+	struct blk_device *blk = w->blk;
+	unsigned int n = w->nqueues, acked_gen = 0;
+	struct pollfd pfd[n + 2];
+
+	for (unsigned int i = 0; i < n; i++)
+		pfd[i] = (struct pollfd){
+			.fd = vhostdev_queue_get_fd(w->queues[i]->vq),
+			.events = POLLIN,
+		};
+	pfd[n] = (struct pollfd){ .fd = w->wake_fd, .events = POLLIN };
+	pfd[n + 1] = (struct pollfd){ .fd = w->ring_event_fd,
+				      .events = POLLIN };
+	while (!__atomic_load_n(&blk->shutdown, __ATOMIC_ACQUIRE)) {
+		if (__atomic_load_n(&blk->quiesced, __ATOMIC_ACQUIRE)) {
+			quiesce_point(w, &acked_gen);
+			continue;
+		}
+		if (!blk->opt.poll)
+			event_pass(w, pfd);
+		else if (!poll_pass(w))
+			/* Two shared cores: let the others run between
+			 * empty passes. */
+			sched_yield();
+	}
+	drain(w);
+	return NULL;
+}
+
+int blk_quiesce(struct vhostdev *dev, void *userdata)
+{
+	struct blk_device *blk = userdata;
+
+	if (__atomic_load_n(&blk->shutdown, __ATOMIC_ACQUIRE))
+		return 0;
+	pthread_mutex_lock(&blk->lock);
+	blk->quiesce_gen++;
+	blk->stopping_workers = blk->nworkers;
+	__atomic_store_n(&blk->quiesced, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&blk->lock);
+	for (unsigned int i = 0; i < blk->nworkers; i++)
+		wake(&blk->workers[i]);
+	return -EBUSY;
+}
+
+void blk_resume(struct vhostdev *dev, void *userdata)
+{
+	struct blk_device *blk = userdata;
+
+	pthread_mutex_lock(&blk->lock);
+	__atomic_store_n(&blk->quiesced, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&blk->resumed);
+	pthread_mutex_unlock(&blk->lock);
+}
+
+static int worker_init(struct blk_device *blk, struct blk_worker *w)
+{
+	unsigned int entries = 0;
+	int r;
+
+	w->blk = blk;
+	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	w->ring_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->wake_fd < 0 || w->ring_event_fd < 0)
+		return -errno;
+	/* One SQE per slot at most is in flight, so neither queue of the
+	 * ring can overflow. */
+	for (unsigned int i = 0; i < w->nqueues; i++)
+		entries += w->queues[i]->nslots;
+	if (entries > 32768)
+		entries = 32768;
+	r = io_uring_queue_init(entries, &w->ring, 0);
+	if (r < 0)
+		return r;
+	w->ring_ready = true;
+	return io_uring_register_eventfd(&w->ring, w->ring_event_fd);
+}
+
+int blk_workers_start(struct blk_device *blk)
+{
+	unsigned int nw = blk->opt.threads;
+	int r;
+
+	if (nw == 0 || nw > blk->nqueues)
+		nw = blk->nqueues;
+	blk->workers = calloc(nw, sizeof(*blk->workers));
+	if (!blk->workers)
+		return -ENOMEM;
+	blk->nworkers = nw;
+	for (unsigned int i = 0; i < nw; i++) {
+		struct blk_worker *w = &blk->workers[i];
+
+		w->index = i;
+		w->wake_fd = w->ring_event_fd = -1;
+		w->queues = calloc(blk->nqueues / nw + 1, sizeof(*w->queues));
+		if (!w->queues)
+			return -ENOMEM;
+	}
+	/* Queue i goes to worker i mod nw. */
+	for (unsigned int i = 0; i < blk->nqueues; i++) {
+		struct blk_worker *w = &blk->workers[i % nw];
+
+		blk->queues[i].worker = w;
+		w->queues[w->nqueues++] = &blk->queues[i];
+	}
+	for (unsigned int i = 0; i < nw; i++) {
+		r = worker_init(blk, &blk->workers[i]);
+		if (r < 0)
+			return r;
+	}
+	for (unsigned int i = 0; i < nw; i++) {
+		struct blk_worker *w = &blk->workers[i];
+
+		r = -pthread_create(&w->thread, NULL, worker_main, w);
+		if (r < 0)
+			return r;
+		w->started = true;
+	}
+	return 0;
+}
+
+void blk_workers_stop(struct blk_device *blk)
+{
+	if (!blk->workers)
+		return;
+	pthread_mutex_lock(&blk->lock);
+	__atomic_store_n(&blk->shutdown, true, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&blk->resumed);
+	pthread_mutex_unlock(&blk->lock);
+	for (unsigned int i = 0; i < blk->nworkers; i++) {
+		struct blk_worker *w = &blk->workers[i];
+
+		if (w->started) {
+			wake(w);
+			pthread_join(w->thread, NULL);
+		}
+		if (w->ring_ready)
+			io_uring_queue_exit(&w->ring);
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
+		if (w->ring_event_fd >= 0)
+			close(w->ring_event_fd);
+		free(w->queues);
+	}
+	free(blk->workers);
+	blk->workers = NULL;
+	blk->nworkers = 0;
+	/* A quiesce still waiting for workers that are gone: nothing touches
+	 * the queues any more. */
+	if (__atomic_load_n(&blk->quiesced, __ATOMIC_ACQUIRE))
+		vhostdev_quiesce_done(blk->dev);
+}
