@@ -30,7 +30,13 @@ void hist_merge(struct bench_hist *into, const struct bench_hist *h)
 		into->max_ns = h->max_ns;
 }
 
-/* The middle of the bucket that holds the sample of rank q * count. */
+static uint64_t at_most(uint64_t v, uint64_t max)
+{
+	return v < max ? v : max;
+}
+
+/* The middle of the bucket that holds the sample of rank q * count (never
+ * more than the largest sample, which is known exactly). */
 uint64_t hist_quantile(const struct bench_hist *h, double q)
 {
 	uint64_t rank, seen = 0;
@@ -43,10 +49,11 @@ uint64_t hist_quantile(const struct bench_hist *h, double q)
 		if (seen < rank)
 			continue;
 		if (i < HIST_FINE)
-			return i * 100ull + 50;
+			return at_most(i * 100ull + 50, h->max_ns);
 		if (i < HIST_FINE + HIST_COARSE)
-			return HIST_FINE * 100ull +
-			       (i - HIST_FINE) * 10000ull + 5000;
+			return at_most(HIST_FINE * 100ull +
+				       (i - HIST_FINE) * 10000ull + 5000,
+				       h->max_ns);
 		return h->max_ns;
 	}
 	return h->max_ns;

@@ -27,7 +27,7 @@ static void usage(FILE *f)
 		"  --queue-size=N     ring size (smallest that fits)\n"
 		"  --runtime=SECONDS  how long to run (5 unless --requests)\n"
 		"  --requests=N[,N..] requests in total; a list runs phases\n"
-		"  --between=COMMAND  shell command run between phases\n"
+		"  --between=COMMAND  shell command run after each phase\n"
 		"  --mode=interrupt|poll  wait on the call eventfd or spin\n"
 		"  --event-idx=on|off     negotiate EVENT_IDX (on)\n"
 		"  --indirect         indirect descriptor tables\n"
@@ -245,9 +245,8 @@ static int parse_options(int argc, char **argv, struct bench_options *o)
 		return -EINVAL;
 	}
 	o->socket = argv[optind];
-	if (o->between && o->nphases < 2) {
-		fprintf(stderr, "vhostdev-bench: --between needs a list of"
-			" phases in --requests\n");
+	if (o->between && !o->nphases) {
+		fprintf(stderr, "vhostdev-bench: --between needs --requests\n");
 		return -EINVAL;
 	}
 	for (unsigned int i = 0; i < o->nphases; i++) {
@@ -320,7 +319,7 @@ static int run_phases(struct bench_run *run, struct bench_result *res)
 		prepare_phase(run, p, start);
 		r = bench_run_phase(run);
 		res->seconds += (bench_now_ns() - start) / 1e9;
-		if (r == 0 && o->between && p + 1 < nphases)
+		if (r == 0 && o->between)
 			r = run_between(o, p);
 	}
 	if (res->have_cpu)
