@@ -98,7 +98,8 @@ int backing_open(struct backing *b, const char *spec, bool read_only,
 	int flags, r;
 
 	*b = (struct backing){
-		.fd = -1, .read_only = read_only, .direct = direct,
+		.fd = -1, .fd_buffered = -1, .read_only = read_only,
+		.direct = direct,
 		.logical_block = VIRTIO_BLK_SECTOR_SIZE,
 		.physical_block = VIRTIO_BLK_SECTOR_SIZE,
 	};
@@ -117,6 +118,14 @@ int backing_open(struct backing *b, const char *spec, bool read_only,
 	b->fd = open(spec, flags);
 	if (b->fd < 0)
 		return -errno;
+	b->fd_buffered = b->fd;
+	if (direct) {
+		b->fd_buffered = open(spec, flags & ~O_DIRECT);
+		if (b->fd_buffered < 0) {
+			r = -errno;
+			goto fail;
+		}
+	}
 	if (fstat(b->fd, &st) < 0) {
 		r = -errno;
 		goto fail;
@@ -143,7 +152,9 @@ fail:
 
 void backing_close(struct backing *b)
 {
+	if (b->fd_buffered >= 0 && b->fd_buffered != b->fd)
+		close(b->fd_buffered);
 	if (b->fd >= 0)
 		close(b->fd);
-	b->fd = -1;
+	b->fd = b->fd_buffered = -1;
 }

@@ -17,6 +17,9 @@ enum backing_kind {
 struct backing {
 	enum backing_kind kind;
 	int fd;                      /* -1 for null */
+	/* The same file without O_DIRECT, for what O_DIRECT refuses
+	 * (misaligned guest buffers); == fd when not direct. */
+	int fd_buffered;
 	bool read_only;
 	bool direct;                 /* opened with O_DIRECT */
 	uint64_t size;               /* bytes, a multiple of 512 */

@@ -6,6 +6,7 @@
  * current), the guest's writes to the writeback byte, and online resize
  * (SIGHUP, or a once-a-second look at the backing size).
  */
+#include <endian.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -210,7 +211,7 @@ int blk_device_init(struct blk_device *blk, const char *program,
 
 	*blk = (struct blk_device){
 		.program = program, .opt = *opt, .hup_fd = -1, .timer_fd = -1,
-		.backing.fd = -1, .writeback = 1,
+		.backing.fd = -1, .backing.fd_buffered = -1, .writeback = 1,
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.resumed = PTHREAD_COND_INITIALIZER,
 	};
@@ -296,6 +297,15 @@ int blk_device_attach(struct blk_device *blk, struct daemon *d)
 		if (r < 0)
 			return r;
 	}
+	if (blk->backing.kind == BACKING_BLOCK_DEVICE) {
+		r = discard_helper_start(&blk->discard, blk->backing.fd);
+		if (r < 0) {
+			daemon_log(d, VHOSTDEV_LOG_ERR,
+				   "starting the discard thread: %s",
+				   strerror(-r));
+			return r;
+		}
+	}
 	r = blk_workers_start(blk);
 	if (r < 0)
 		daemon_log(d, VHOSTDEV_LOG_ERR, "starting the workers: %s",
@@ -305,7 +315,9 @@ int blk_device_attach(struct blk_device *blk, struct daemon *d)
 
 void blk_device_fini(struct blk_device *blk)
 {
+	/* The workers wait for their discards, so the helper goes last. */
 	blk_workers_stop(blk);
+	discard_helper_stop(&blk->discard);
 	blk->dev = vhostdev_unref(blk->dev);
 	if (blk->queues)
 		for (unsigned int i = 0; i < blk->nqueues; i++)

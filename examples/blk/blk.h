@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 
 #include "backing.h"
+#include "discard-helper.h"
 #include "daemon.h"
 #include "virtio-blk.h"
 
@@ -53,6 +54,8 @@ struct blk_slot {
 	struct blk_queue *queue;
 	struct vhostdev_req *req;
 	uint32_t type;
+	uint64_t sector;        /* of a read or write */
+	bool use_buffered;      /* not through the O_DIRECT descriptor */
 	uint32_t data_len;      /* bytes to read or write */
 	uint32_t written;       /* bytes of device-writable data produced */
 	size_t status_offset;   /* of the status byte in the in buffers */
@@ -61,6 +64,8 @@ struct blk_slot {
 	uint32_t seg_next;
 	int fallocate_mode;     /* of the operation in flight */
 	bool fallback_tried;    /* the other fallocate() mode was tried */
+	struct blk_slot *helper_next; /* in the discard helper's queue */
+	bool helper_done;       /* atomic: the helper is done with the slot */
 	uint64_t seg_offset;
 	uint64_t seg_len;
 	unsigned int niov;
@@ -123,6 +128,9 @@ struct blk_device {
 	unsigned int quiesce_gen;
 	unsigned int stopping_workers;
 	bool shutdown;           /* atomic */
+
+	/* Block devices only: runs BLKDISCARD (see discard-helper.h). */
+	struct discard_helper discard;
 
 	int hup_fd;              /* signalfd for SIGHUP: resize */
 	int timer_fd;            /* periodic size check */

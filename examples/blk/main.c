@@ -26,9 +26,15 @@ static struct blk_options options = {
 static int set_blk_file(void *ctx, const char *value)
 {
 	struct blk_options *o = ctx;
+	uint64_t size;
+	int r;
 
 	if (!value[0])
 		return -EINVAL;
+	/* A wrong null size is a wrong option value, said as such. */
+	r = backing_parse_null(value, &size);
+	if (r < 0)
+		return r;
 	o->blk_file = value;
 	return 0;
 }

@@ -8,6 +8,7 @@
  * flushes and fallocate() calls go through the worker's io_uring and are
  * finished by blk_slot_complete_io() when their completion is reaped.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
@@ -128,15 +129,50 @@ static struct io_uring_sqe *get_sqe(struct blk_slot *slot)
 	return sqe;
 }
 
+/* O_DIRECT wants every buffer address and length aligned to the device's
+ * logical block; guests usually comply, but need not. */
+static bool direct_ok(const struct blk_slot *slot, unsigned int align)
+{
+	uintptr_t mask = align - 1;
+
+	for (unsigned int i = 0; i < slot->niov; i++)
+		if (((uintptr_t)slot->iov[i].iov_base | slot->iov[i].iov_len) &
+		    mask)
+			return false;
+	return true;
+}
+
+static uint8_t submit_rw(struct blk_slot *slot)
+{
+	struct blk_device *blk = slot->queue->blk;
+	const struct backing *b = &blk->backing;
+	struct io_uring_sqe *sqe = get_sqe(slot);
+	int fd = slot->use_buffered ? b->fd_buffered : b->fd;
+	uint64_t offset = slot->sector << VIRTIO_BLK_SECTOR_SHIFT;
+	int flags = 0;
+
+	if (!sqe)
+		return VIRTIO_BLK_S_IOERR;
+	if (slot->type == VIRTIO_BLK_T_OUT) {
+		/* Write-through cache mode: the write is stable when it
+		 * completes. */
+		if (!__atomic_load_n(&blk->writeback, __ATOMIC_RELAXED))
+			flags = RWF_DSYNC;
+		io_uring_prep_writev2(sqe, fd, slot->iov, slot->niov, offset,
+				      flags);
+	} else {
+		io_uring_prep_readv(sqe, fd, slot->iov, slot->niov, offset);
+	}
+	return 0xff;
+}
+
 static uint8_t start_rw(struct blk_slot *slot, uint64_t sector, bool write)
 {
 	struct blk_queue *q = slot->queue;
 	struct blk_device *blk = q->blk;
 	const struct iovec *iov;
-	struct io_uring_sqe *sqe;
 	unsigned int count;
 	size_t skip;
-	int flags = 0;
 
 	if (write && blk->backing.read_only)
 		return VIRTIO_BLK_S_IOERR;
@@ -157,23 +193,13 @@ static uint8_t start_rw(struct blk_slot *slot, uint64_t sector, bool write)
 	}
 	if (take_iov(slot, iov, count, skip, slot->data_len) < 0)
 		return VIRTIO_BLK_S_IOERR;
-	sqe = get_sqe(slot);
-	if (!sqe)
-		return VIRTIO_BLK_S_IOERR;
-	if (write) {
-		/* Write-through cache mode: the write is stable when it
-		 * completes. */
-		if (!__atomic_load_n(&blk->writeback, __ATOMIC_RELAXED))
-			flags = RWF_DSYNC;
-		io_uring_prep_writev2(sqe, blk->backing.fd, slot->iov,
-				      slot->niov,
-				      sector << VIRTIO_BLK_SECTOR_SHIFT, flags);
-	} else {
-		io_uring_prep_readv(sqe, blk->backing.fd, slot->iov,
-				    slot->niov,
-				    sector << VIRTIO_BLK_SECTOR_SHIFT);
-	}
-	return 0xff;
+	slot->sector = sector;
+	/* Misaligned buffers go through the page cache instead, on a second
+	 * descriptor opened without O_DIRECT: no bounce buffer to allocate,
+	 * and Linux keeps the two views of the file coherent. */
+	slot->use_buffered = blk->backing.direct &&
+			     !direct_ok(slot, blk->backing.logical_block);
+	return submit_rw(slot);
 }
 
 static uint8_t start_flush(struct blk_slot *slot)
@@ -208,6 +234,7 @@ static bool feature_acked(struct blk_device *blk, unsigned int bit)
 	       (1ull << bit);
 }
 
+/* Reads segment index of the request, in host byte order. */
 static int read_segment(struct blk_slot *slot, uint32_t index,
 			struct virtio_blk_segment *seg)
 {
@@ -217,20 +244,45 @@ static int read_segment(struct blk_slot *slot, uint32_t index,
 	if (vhostdev_req_read(slot->req, offset, seg, sizeof(*seg)) !=
 	    sizeof(*seg))
 		return -EIO;
+	seg->sector = le64toh(seg->sector);
+	seg->num_sectors = le32toh(seg->num_sectors);
+	seg->flags = le32toh(seg->flags);
 	return 0;
+}
+
+/* The status a segment earns on its own: OK when it may be carried out. */
+static uint8_t check_segment(struct blk_slot *slot,
+			     const struct virtio_blk_segment *seg)
+{
+	struct blk_device *blk = slot->queue->blk;
+	bool discard = slot->type == VIRTIO_BLK_T_DISCARD;
+	uint32_t max_sectors = discard ? BLK_MAX_DISCARD_SECTORS :
+					 BLK_MAX_WRITE_ZEROES_SECTORS;
+	uint32_t align = blk->backing.logical_block / VIRTIO_BLK_SECTOR_SIZE;
+
+	/* Unknown flags, and unmap on a discard, are not ours to guess at
+	 * (virtio spec: the device answers UNSUPP). */
+	if (seg->flags & ~VIRTIO_BLK_WZ_F_UNMAP)
+		return VIRTIO_BLK_S_UNSUPP;
+	if (discard && (seg->flags & VIRTIO_BLK_WZ_F_UNMAP))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (seg->num_sectors > max_sectors)
+		return VIRTIO_BLK_S_IOERR;
+	if (seg->sector % align || seg->num_sectors % align)
+		return VIRTIO_BLK_S_IOERR;
+	if (!in_range(blk, seg->sector, (uint64_t)seg->num_sectors <<
+					VIRTIO_BLK_SECTOR_SHIFT))
+		return VIRTIO_BLK_S_IOERR;
+	return VIRTIO_BLK_S_OK;
 }
 
 /* Checks every segment of a discard or write-zeroes request before any is
  * carried out, so that a bad one leaves the disk untouched. */
 static uint8_t check_segments(struct blk_slot *slot, size_t bytes)
 {
-	struct blk_device *blk = slot->queue->blk;
 	bool discard = slot->type == VIRTIO_BLK_T_DISCARD;
 	uint32_t max_seg = discard ? BLK_MAX_DISCARD_SEG :
 				     BLK_MAX_WRITE_ZEROES_SEG;
-	uint32_t max_sectors = discard ? BLK_MAX_DISCARD_SECTORS :
-					 BLK_MAX_WRITE_ZEROES_SECTORS;
-	uint32_t align = blk->backing.logical_block / VIRTIO_BLK_SECTOR_SIZE;
 
 	if (bytes == 0 || bytes % sizeof(struct virtio_blk_segment))
 		return VIRTIO_BLK_S_IOERR;
@@ -239,29 +291,21 @@ static uint8_t check_segments(struct blk_slot *slot, size_t bytes)
 		return VIRTIO_BLK_S_UNSUPP;
 	for (uint32_t i = 0; i < slot->seg_count; i++) {
 		struct virtio_blk_segment seg;
+		uint8_t status;
 
 		if (read_segment(slot, i, &seg) < 0)
 			return VIRTIO_BLK_S_IOERR;
-		/* Unknown flags, and unmap on a discard, are not ours to
-		 * guess at (virtio spec: the device answers UNSUPP). */
-		if (seg.flags & ~VIRTIO_BLK_WZ_F_UNMAP)
-			return VIRTIO_BLK_S_UNSUPP;
-		if (discard && (seg.flags & VIRTIO_BLK_WZ_F_UNMAP))
-			return VIRTIO_BLK_S_UNSUPP;
-		if (seg.num_sectors > max_sectors)
-			return VIRTIO_BLK_S_IOERR;
-		if (seg.sector % align || seg.num_sectors % align)
-			return VIRTIO_BLK_S_IOERR;
-		if (!in_range(blk, seg.sector, (uint64_t)seg.num_sectors <<
-					       VIRTIO_BLK_SECTOR_SHIFT))
-			return VIRTIO_BLK_S_IOERR;
+		status = check_segment(slot, &seg);
+		if (status != VIRTIO_BLK_S_OK)
+			return status;
 	}
 	return VIRTIO_BLK_S_OK;
 }
 
 /* The fallocate() mode to try first for a segment. On block devices the
  * kernel maps PUNCH_HOLE to a zero-out that may unmap and ZERO_RANGE to one
- * that keeps the blocks allocated, so one path serves files and devices. */
+ * that keeps the blocks allocated, so write-zeroes takes one path for files
+ * and devices (discards on devices go to the helper thread instead). */
 static int first_mode(struct blk_slot *slot, uint32_t flags)
 {
 	if (slot->type == VIRTIO_BLK_T_DISCARD ||
@@ -273,8 +317,17 @@ static int first_mode(struct blk_slot *slot, uint32_t flags)
 static uint8_t submit_segment(struct blk_slot *slot, int mode)
 {
 	struct blk_device *blk = slot->queue->blk;
-	struct io_uring_sqe *sqe = get_sqe(slot);
+	struct io_uring_sqe *sqe;
 
+	/* On a block device fallocate() zeroes; a discard is an ioctl. */
+	if (blk->backing.kind == BACKING_BLOCK_DEVICE &&
+	    slot->type == VIRTIO_BLK_T_DISCARD) {
+		slot->queue->worker->inflight++;
+		slot->fallocate_mode = 0;
+		discard_helper_queue(&blk->discard, slot);
+		return 0xff;
+	}
+	sqe = get_sqe(slot);
 	if (!sqe)
 		return VIRTIO_BLK_S_IOERR;
 	slot->fallocate_mode = mode;
@@ -290,8 +343,15 @@ static uint8_t next_segment(struct blk_slot *slot)
 	while (slot->seg_next < slot->seg_count) {
 		struct virtio_blk_segment seg;
 
+		uint8_t status;
+
 		if (read_segment(slot, slot->seg_next++, &seg) < 0)
 			return VIRTIO_BLK_S_IOERR;
+		/* The guest may have changed it since it was checked: what
+		 * is carried out is checked again, as read. */
+		status = check_segment(slot, &seg);
+		if (status != VIRTIO_BLK_S_OK)
+			return status;
 		if (seg.num_sectors == 0)
 			continue;
 		slot->seg_offset = seg.sector << VIRTIO_BLK_SECTOR_SHIFT;
@@ -335,6 +395,8 @@ static uint8_t start(struct blk_slot *slot)
 	if (out_size < sizeof(hdr) ||
 	    vhostdev_req_read(slot->req, 0, &hdr, sizeof(hdr)) != sizeof(hdr))
 		return VIRTIO_BLK_S_IOERR;
+	hdr.type = le32toh(hdr.type);
+	hdr.sector = le64toh(hdr.sector);
 	slot->type = hdr.type;
 	switch (hdr.type) {
 	case VIRTIO_BLK_T_IN:
@@ -411,6 +473,14 @@ void blk_slot_complete_io(struct blk_slot *slot, int res)
 	switch (slot->type) {
 	case VIRTIO_BLK_T_IN:
 	case VIRTIO_BLK_T_OUT:
+		/* Some alignment O_DIRECT wants that the check did not know
+		 * about (a file system's block size): once more, cached. */
+		if (res == -EINVAL && !slot->use_buffered &&
+		    slot->queue->blk->backing.direct) {
+			slot->use_buffered = true;
+			status = submit_rw(slot);
+			break;
+		}
 		if (res < 0 || (uint32_t)res != slot->data_len)
 			status = VIRTIO_BLK_S_IOERR;
 		break;
@@ -419,6 +489,10 @@ void blk_slot_complete_io(struct blk_slot *slot, int res)
 			status = VIRTIO_BLK_S_IOERR;
 		break;
 	default:
+		if (slot->fallocate_mode == 0)
+			/* From the discard helper: see discard-helper.c. */
+			(void)__atomic_load_n(&slot->helper_done,
+					      __ATOMIC_ACQUIRE);
 		/* Discard and write-zeroes, one segment done. A file system
 		 * or device that lacks the first mode gets the other one
 		 * (tmpfs has no ZERO_RANGE; many devices cannot unmap). A

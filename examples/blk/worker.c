@@ -22,6 +22,9 @@
 
 #include "blk.h"
 
+/* --poll with no ring running: how long a worker sleeps between looks. */
+#define POLL_IDLE_WAIT_MS 100
+
 struct io_uring_sqe *blk_worker_get_sqe(struct blk_worker *w)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
@@ -116,17 +119,19 @@ static void quiesce_point(struct blk_worker *w, unsigned int *acked_gen)
 }
 
 /* --poll: one pass over the rings and the completions. Returns whether
- * anything happened. */
-static bool poll_pass(struct blk_worker *w)
+ * anything happened; *ready tells whether any queue runs at all. */
+static bool poll_pass(struct blk_worker *w, bool *ready)
 {
 	bool busy = reap(w) > 0;
 
+	*ready = false;
 	for (unsigned int i = 0; i < w->nqueues; i++) {
 		struct blk_queue *q = w->queues[i];
 		unsigned int before = q->nfree;
 
 		if (!vhostdev_queue_is_ready(q->vq))
 			continue;
+		*ready = true;
 		if (!q->kicks_off) {
 			vhostdev_queue_set_notification(q->vq, 0);
 			q->kicks_off = true;
@@ -140,11 +145,14 @@ static bool poll_pass(struct blk_worker *w)
 	return busy;
 }
 
-static void event_pass(struct blk_worker *w, struct pollfd *pfd)
+/* Waits for a kick, a completion or a wake-up (at most timeout_ms, -1
+ * for ever) and handles what came. */
+static void event_pass(struct blk_worker *w, struct pollfd *pfd,
+		       int timeout_ms)
 {
 	unsigned int n = w->nqueues;
 
-	if (poll(pfd, n + 2, -1) < 0)
+	if (poll(pfd, n + 2, timeout_ms) <= 0)
 		return;
 	if (pfd[n].revents)
 		clear_eventfd(w->wake_fd);
@@ -163,6 +171,7 @@ static void *worker_main(void *arg)
 	struct blk_device *blk = w->blk;
 	unsigned int n = w->nqueues, acked_gen = 0;
 	struct pollfd pfd[n + 2];
+	bool ready;
 
 	for (unsigned int i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){
@@ -177,12 +186,18 @@ static void *worker_main(void *arg)
 			quiesce_point(w, &acked_gen);
 			continue;
 		}
-		if (!blk->opt.poll)
-			event_pass(w, pfd);
-		else if (!poll_pass(w))
-			/* Two shared cores: let the others run between
-			 * empty passes. */
-			sched_yield();
+		if (!blk->opt.poll) {
+			event_pass(w, pfd, -1);
+		} else if (!poll_pass(w, &ready)) {
+			/* No ring to poll (no front end yet): sleep until
+			 * the library wakes a queue, or look again soon.
+			 * Rings idle: let other threads run between
+			 * passes, without giving up the polling. */
+			if (!ready)
+				event_pass(w, pfd, POLL_IDLE_WAIT_MS);
+			else
+				sched_yield();
+		}
 	}
 	drain(w);
 	return NULL;
@@ -248,11 +263,14 @@ int blk_workers_start(struct blk_device *blk)
 	if (!blk->workers)
 		return -ENOMEM;
 	blk->nworkers = nw;
+	/* All fds -1 first: blk_workers_stop() may clean up after a failure
+	 * half-way. */
+	for (unsigned int i = 0; i < nw; i++)
+		blk->workers[i].wake_fd = blk->workers[i].ring_event_fd = -1;
 	for (unsigned int i = 0; i < nw; i++) {
 		struct blk_worker *w = &blk->workers[i];
 
 		w->index = i;
-		w->wake_fd = w->ring_event_fd = -1;
 		w->queues = calloc(blk->nqueues / nw + 1, sizeof(*w->queues));
 		if (!w->queues)
 			return -ENOMEM;

@@ -36,6 +36,26 @@ cp "$here/guest-init.sh" "$stage/init"
 chmod 755 "$stage/init"
 cp "$here/guest-lib.sh" "$stage/lib/vhostdev/guest-lib.sh"
 
+# Disk tools busybox lacks or does only in part (ext4 with a journal, fsck,
+# write-zeroes): the host's own binaries, with the shared libraries and
+# loader they name, under the same paths. Tests that need one check that
+# it is there; a host without them gets an initramfs without them.
+copy_with_libs()
+{
+	mkdir -p "$stage$(dirname "$1")"
+	cp -L "$1" "$stage$1"
+	for lib in $(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+		$1 ~ /^\// { print $1 }'); do
+		[ -e "$stage$lib" ] && continue
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+	done
+}
+for tool in /usr/sbin/mke2fs /usr/sbin/e2fsck /usr/sbin/blkdiscard \
+	/usr/bin/fallocate; do
+	[ -x "$tool" ] && copy_with_libs "$tool"
+done
+
 # Written next to the output and renamed, so that a reader never sees half
 # an archive.
 # busybox cpio reports its block count on stderr, so keep stderr aside
