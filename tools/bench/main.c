@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 
 #include "bench.h"
 
@@ -298,7 +299,9 @@ static int run_between(const struct bench_options *o, unsigned int phase)
 	r = system(o->between);
 	if (r != 0) {
 		fprintf(stderr, "vhostdev-bench: --between command failed"
-			" after phase %u (status %d)\n", phase + 1, r);
+			" after phase %u (%s %d)\n", phase + 1,
+			r != -1 && WIFEXITED(r) ? "exit status" : "wait status",
+			r != -1 && WIFEXITED(r) ? WEXITSTATUS(r) : r);
 		return -ECHILD;
 	}
 	return 0;
