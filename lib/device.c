@@ -57,6 +57,7 @@ static void free_device(struct vhostdev *dev)
 	}
 	vhd_retired_free(&dev->retired);
 	vhd_state_transfer_end(dev);
+	vhd_iotlb_clear(dev);
 	vhd_inflight_release(dev);
 	if (dev->log.map)
 		munmap(dev->log.map, dev->log.map_size);
@@ -197,9 +198,6 @@ VHD_EXPORT int vhostdev_set_features(struct vhostdev *dev, uint64_t features)
 		return -EINVAL;
 	if (dev->conn_fd >= 0)
 		return -EBUSY;
-	/* A bit we cannot honour yet: vIOMMU. */
-	if (features & (1ull << VHOSTDEV_F_ACCESS_PLATFORM))
-		return -ENOTSUP;
 	dev->features = features | (1ull << VHOSTDEV_F_PROTOCOL_FEATURES);
 	return 0;
 }

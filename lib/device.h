@@ -12,6 +12,7 @@
 #include "device-state.h"
 #include "dirty-log.h"
 #include "inflight.h"
+#include "iotlb.h"
 #include "memory.h"
 #include "protocol.h"
 #include "queue.h"
@@ -31,6 +32,7 @@ struct vhd_message {
 		struct vhu_inflight inflight;
 		struct vhu_log log;
 		struct vhu_device_state device_state;
+		struct vhu_iotlb iotlb;
 		uint8_t bytes[VHU_PAYLOAD_MAX];
 	} payload;
 	int fds[VHU_MAX_FDS];
@@ -115,6 +117,9 @@ struct vhostdev {
 	 * (atomic) tells workers to wake us when a queue runs dry. */
 	struct vhd_retired retired;
 	int retiring;
+
+	/* Translations of a vIOMMU (ACCESS_PLATFORM). */
+	struct vhd_iotlb iotlb;
 
 	/* Device state transfer in progress (DEVICE_STATE). */
 	struct vhd_state_transfer state;

@@ -24,6 +24,7 @@ enum vhd_size_rule {
 	SZ_INFLIGHT,
 	SZ_LOG,
 	SZ_DEVICE_STATE,
+	SZ_IOTLB,
 	SZ_ANY       /* device-specific or not understood */
 };
 
@@ -71,7 +72,7 @@ static const struct vhd_request_info requests[VHU_REQUEST_MAX + 1] = {
 	[VHU_SEND_RARP] = { "SEND_RARP", NULL, SZ_ANY, FD_NONE, 0, VHOSTDEV_PF_RARP },
 	[VHU_NET_SET_MTU] = { "NET_SET_MTU", NULL, SZ_ANY, FD_NONE, 0, VHOSTDEV_PF_NET_MTU },
 	[VHU_SET_BACKEND_REQ_FD] = { "SET_BACKEND_REQ_FD", vhd_handle_set_backend_req_fd, SZ_NONE, FD_ONE, QUIESCE, VHOSTDEV_PF_BACKEND_REQ },
-	[VHU_IOTLB_MSG] = { "IOTLB_MSG", NULL, SZ_ANY, FD_NONE, 0, NOPF },
+	[VHU_IOTLB_MSG] = { "IOTLB_MSG", vhd_handle_iotlb_msg, SZ_IOTLB, FD_NONE, REPLY | QUIESCE, NOPF },
 	[VHU_SET_VRING_ENDIAN] = { "SET_VRING_ENDIAN", NULL, SZ_ANY, FD_NONE, 0, VHOSTDEV_PF_CROSS_ENDIAN },
 	[VHU_GET_CONFIG] = { "GET_CONFIG", vhd_handle_get_config, SZ_CONFIG, FD_NONE, REPLY, VHOSTDEV_PF_CONFIG },
 	[VHU_SET_CONFIG] = { "SET_CONFIG", vhd_handle_set_config, SZ_CONFIG, FD_NONE, 0, VHOSTDEV_PF_CONFIG },
@@ -188,6 +189,8 @@ static long expected_size(const struct vhd_request_info *info,
 		return sizeof(struct vhu_log);
 	case SZ_DEVICE_STATE:
 		return sizeof(struct vhu_device_state);
+	case SZ_IOTLB:
+		return sizeof(struct vhu_iotlb);
 	case SZ_ANY:
 		break;
 	}
@@ -413,6 +416,7 @@ int vhd_dispatch_disconnect(struct vhostdev *dev)
 	vhd_inflight_release(dev);
 	vhd_dirty_log_release(dev);
 	vhd_state_transfer_end(dev);
+	vhd_iotlb_clear(dev);
 	/* Every ring is stopped and drained: nothing uses old memory. */
 	vhd_retired_unmap(&dev->retired);
 	vhd_backend_close(dev);

@@ -84,6 +84,8 @@ int vhd_handle_get_vring_base(struct vhostdev *dev, struct vhd_message *msg)
 
 	if (!q)
 		return -EINVAL;
+	/* A ring still waiting for its IOMMU mapping never started. */
+	q->start_pending = false;
 	if (q->started) {
 		if (!q->stopping) {
 			__atomic_store_n(&q->stopping, true, __ATOMIC_RELEASE);

@@ -248,6 +248,38 @@ int vhd_memory_uva_to_gpa(const struct vhd_memory *m, uint64_t uva,
 	return -EFAULT;
 }
 
+int vhd_memory_uva_iov(const struct vhd_memory *m, uint64_t uva,
+		       uint64_t len, struct iovec *iov, unsigned int max)
+{
+	unsigned int n = 0;
+
+	if (len && range_wraps(uva, len))
+		return -EFAULT;
+	while (len > 0) {
+		const struct vhd_region *r = NULL;
+		uint64_t off, chunk;
+
+		for (unsigned int i = 0; i < m->count && !r; i++)
+			if (uva >= m->regions[i].uva &&
+			    uva - m->regions[i].uva < m->regions[i].size)
+				r = &m->regions[i];
+		if (!r)
+			return -EFAULT;
+		if (n == max)
+			return -ENOBUFS;
+		off = uva - r->uva;
+		chunk = r->size - off;
+		if (chunk > len)
+			chunk = len;
+		iov[n].iov_base = r->host + off;
+		iov[n].iov_len = (size_t)chunk;
+		n++;
+		uva += chunk;
+		len -= chunk;
+	}
+	return (int)n;
+}
+
 int vhd_memory_gpa_iov(const struct vhd_memory *m, uint64_t gpa,
 		       uint64_t len, struct iovec *iov, unsigned int max)
 {

@@ -72,6 +72,10 @@ int vhd_memory_host_to_gpa(const struct vhd_memory *m, const void *p,
 			   uint64_t *gpa);
 int vhd_memory_uva_to_gpa(const struct vhd_memory *m, uint64_t uva,
 			  uint64_t *gpa);
+/* The same as vhd_memory_gpa_iov() for a range of front-end virtual
+ * addresses (where an IOMMU translation leads). */
+int vhd_memory_uva_iov(const struct vhd_memory *m, uint64_t uva,
+		       uint64_t len, struct iovec *iov, unsigned int max);
 /* Appends iovecs for [gpa, gpa + len), splitting at region borders. Returns
  * the number appended, -EFAULT when any byte is unmapped, -ENOBUFS when
  * more than max iovecs would be needed. */

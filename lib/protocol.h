@@ -134,6 +134,16 @@ struct vhu_shared_object {
 	uint8_t uuid[16];
 } __attribute__((packed));
 
+/* IOTLB_MSG and the back-end IOTLB_MSG (struct vhost_iotlb_msg). */
+struct vhu_iotlb {
+	uint64_t iova;
+	uint64_t size;
+	uint64_t uaddr;
+	uint8_t perm;
+	uint8_t type;
+	uint8_t padding[6];
+} __attribute__((packed));
+
 /* SET_DEVICE_STATE_FD. */
 struct vhu_device_state {
 	uint32_t direction;   /* 0: save (we write), 1: load (we read) */

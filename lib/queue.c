@@ -90,8 +90,9 @@ static void set_nonblocking(int fd)
 }
 
 /* Ring areas, their sizes and alignments per the virtio spec. */
+/* A ring area the device writes (write) or only reads. */
 static int map_area(struct vhostdev_queue *q, const char *what, uint64_t uva,
-		    uint64_t size, uint64_t align, void **out)
+		    uint64_t size, uint64_t align, bool write, void **out)
 {
 	void *p;
 
@@ -101,7 +102,16 @@ static int map_area(struct vhostdev_queue *q, const char *what, uint64_t uva,
 			(unsigned long long)align);
 		return -EINVAL;
 	}
-	p = vhd_memory_uva(q->mem, uva, size);
+	/* Behind a vIOMMU the ring addresses are I/O virtual addresses,
+	 * translated like any other device access. */
+	if (q->iotlb) {
+		q->missed = false;
+		p = vhd_iotlb_ptr(q, uva, size, write);
+		if (!p && q->missed)
+			return -EAGAIN;
+	} else {
+		p = vhd_memory_uva(q->mem, uva, size);
+	}
 	if (!p) {
 		vhd_err(q->dev, "queue %u: %s at 0x%llx (+%llu) is not in guest memory",
 			q->index, what, (unsigned long long)uva,
@@ -119,19 +129,23 @@ int vhd_queue_remap(struct vhostdev_queue *q)
 	int r;
 
 	if (q->packed) {
-		r = map_area(q, "descriptor ring", q->desc_uva, 16 * n, 16, &desc);
+		r = map_area(q, "descriptor ring", q->desc_uva, 16 * n, 16,
+			     true, &desc);
 		if (!r)
-			r = map_area(q, "driver area", q->avail_uva, 4, 4, &driver);
+			r = map_area(q, "driver area", q->avail_uva, 4, 4,
+				     false, &driver);
 		if (!r)
-			r = map_area(q, "device area", q->used_uva, 4, 4, &device);
+			r = map_area(q, "device area", q->used_uva, 4, 4, true,
+				     &device);
 	} else {
-		r = map_area(q, "descriptor table", q->desc_uva, 16 * n, 16, &desc);
+		r = map_area(q, "descriptor table", q->desc_uva, 16 * n, 16,
+			     false, &desc);
 		if (!r)
 			r = map_area(q, "available ring", q->avail_uva,
-				     6 + 2 * n, 2, &driver);
+				     6 + 2 * n, 2, false, &driver);
 		if (!r)
 			r = map_area(q, "used ring", q->used_uva, 6 + 8 * n, 4,
-				     &device);
+				     true, &device);
 	}
 	if (r < 0)
 		return r;
@@ -166,7 +180,18 @@ int vhd_queue_start(struct vhostdev_queue *q)
 	q->indirect = vhd_has_feature(dev, VHOSTDEV_F_RING_INDIRECT_DESC);
 	q->in_order = vhd_has_feature(dev, VHOSTDEV_F_IN_ORDER);
 	q->mem = dev->mem;
+	q->iotlb = vhd_has_feature(dev, VHOSTDEV_F_ACCESS_PLATFORM) ?
+		   &dev->iotlb : NULL;
 	r = vhd_queue_remap(q);
+	if (r == -EAGAIN) {
+		/* Started again when the front end sends the translation. */
+		q->start_pending = true;
+		vhd_iotlb_missed(q);
+		vhd_dbg(dev, "queue %u: waiting for the IOMMU to map its rings",
+			q->index);
+		return -EAGAIN;
+	}
+	q->start_pending = false;
 	if (r < 0)
 		return r;
 	vhd_queue_free_slots(q);
@@ -225,6 +250,7 @@ int vhd_queue_start(struct vhostdev_queue *q)
 
 void vhd_queue_stop(struct vhostdev_queue *q)
 {
+	q->start_pending = q->rings_pending = false;
 	__atomic_store_n(&q->started, false, __ATOMIC_RELEASE);
 	__atomic_store_n(&q->stopping, false, __ATOMIC_RELEASE);
 	drop_kick_fd(q);
@@ -241,6 +267,7 @@ void vhd_queue_reset(struct vhostdev_queue *q)
 	drop_kick_fd(q);
 	close_fd(&q->call_fd);
 	close_fd(&q->err_fd);
+	q->start_pending = q->rings_pending = false;
 	q->size = 0;
 	q->desc_uva = q->avail_uva = q->used_uva = q->log_gpa = 0;
 	q->addr_flags = 0;
@@ -252,11 +279,12 @@ void vhd_queue_reset(struct vhostdev_queue *q)
 int vhd_queue_set_kick(struct vhostdev_queue *q, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	int r;
 
 	drop_kick_fd(q);
 	if (fd >= 0) {
 		if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			int r = -errno;
+			r = -errno;
 
 			vhd_err(q->dev, "queue %u: kick fd refused by epoll: %s",
 				q->index, strerror(-r));
@@ -270,7 +298,9 @@ int vhd_queue_set_kick(struct vhostdev_queue *q, int fd)
 		vhd_queue_wake(q);
 		return 0;
 	}
-	return vhd_queue_start(q);
+	r = vhd_queue_start(q);
+	/* Waiting for an IOTLB update is not a failure. */
+	return r == -EAGAIN ? 0 : r;
 }
 
 void vhd_queue_wake(struct vhostdev_queue *q)

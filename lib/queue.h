@@ -16,6 +16,7 @@ struct vhd_memory;
 struct vhd_inflight_split;
 struct vhd_inflight_packed;
 struct vhd_dirty_log;
+struct vhd_iotlb;
 
 /* Most iovecs one request may have; a longer chain fails. */
 #define VHD_MAX_REQ_IOV 1024
@@ -91,6 +92,18 @@ struct vhostdev_queue {
 	uint64_t track_counter;
 	uint16_t *resubmit;
 	unsigned int resubmit_count, resubmit_next;
+
+	/* vIOMMU (iotlb.c): the table when ACCESS_PLATFORM was acked, else
+	 * NULL; the last translation that missed, and the one asked for. */
+	const struct vhd_iotlb *iotlb;
+	bool missed;
+	uint8_t miss_perm;
+	uint64_t miss_iova;
+	bool miss_asked;
+	uint64_t miss_asked_iova;
+	unsigned int miss_asked_gen;
+	bool start_pending;   /* kick fd came, ring addresses not mapped yet */
+	bool rings_pending;   /* running, ring addresses lost their mapping */
 
 	/* Dirty logging (dirty-log.c): log_ring for the ring writes,
 	 * log_buffers for what requests wrote. */

@@ -44,9 +44,10 @@ static int walk_indirect(struct vhostdev_queue *q, struct vhostdev_req *req,
 
 	if (len == 0 || len % sizeof(struct vring_packed_desc))
 		return vhd_ring_broken(q, "indirect table length is zero or not a multiple of 16");
-	table = vhd_memory_gpa(q->mem, addr, len);
+	table = vhd_ring_table(q, addr, len);
 	if (!table)
-		return vhd_ring_broken(q, "indirect table is not in guest memory");
+		return q->missed ? -EAGAIN :
+		       vhd_ring_broken(q, "indirect table is not in guest memory");
 	n = len / sizeof(struct vring_packed_desc);
 	if (n > VHD_MAX_REQ_IOV)
 		return vhd_ring_broken(q, "indirect table is too long");

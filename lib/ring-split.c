@@ -50,9 +50,10 @@ static int walk_indirect(struct vhostdev_queue *q, struct vhostdev_req *req,
 
 	if (len == 0 || len % sizeof(struct vring_desc))
 		return vhd_ring_broken(q, "indirect table length is zero or not a multiple of 16");
-	table = vhd_memory_gpa(q->mem, addr, len);
+	table = vhd_ring_table(q, addr, len);
 	if (!table)
-		return vhd_ring_broken(q, "indirect table is not in guest memory");
+		return q->missed ? -EAGAIN :
+		       vhd_ring_broken(q, "indirect table is not in guest memory");
 	n = len / sizeof(struct vring_desc);
 	/* Entries of length 0 make no iovec: cap the walk too, so a huge
 	 * table of them cannot keep us busy. */

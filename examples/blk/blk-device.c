@@ -240,7 +240,9 @@ int blk_device_init(struct blk_device *blk, const char *program,
 	}
 	blk->dev = dev;
 	vhostdev_set_userdata(dev, blk);
+	/* ACCESS_PLATFORM: served behind a vIOMMU (iommu_platform=on). */
 	r = vhostdev_set_features(dev, vhostdev_get_features(dev) |
+				  (1ull << VHOSTDEV_F_ACCESS_PLATFORM) |
 				       device_features(blk));
 	if (r == 0)
 		r = vhostdev_set_max_queue_size(dev, opt->queue_size);

@@ -126,7 +126,8 @@ static void start_daemon(const char *backing, ...)
  * the back-end channel and nq queues on the connection t.c. */
 static void setup_device(bool packed, unsigned int nq)
 {
-	uint64_t want = ~0ull, proto;
+	/* Everything but ACCESS_PLATFORM: no IOMMU here. */
+	uint64_t want = ~VHF_BIT(VHF_F_ACCESS_PLATFORM), proto;
 	int r;
 
 	if (!packed)

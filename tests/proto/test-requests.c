@@ -368,7 +368,7 @@ static const struct rcase cases[] = {
 	{ VHF_NET_SET_MTU, b_mtu, ACK_ERR, NULL },
 	{ VHF_SET_BACKEND_REQ_FD, b_socket, ACK_OK, NULL },
 	/* QEMU always sets NEED_REPLY on IOTLB messages. */
-	{ VHF_IOTLB_MSG, b_iotlb, ACK_ERR, NULL },
+	{ VHF_IOTLB_MSG, b_iotlb, REPLY_ERR, c_u64_error },
 	{ VHF_SET_VRING_ENDIAN, b_state0, ACK_ERR, NULL },
 	{ VHF_GET_CONFIG, b_get_config, REPLY_OK, c_config },
 	{ VHF_SET_CONFIG, b_set_config, ACK_OK, NULL },
