@@ -27,9 +27,12 @@ vg_qemu_bin=${VHOSTDEV_QEMU:-qemu-system-x86_64}
 
 # Set by a test before vg_qemu_start: more kernel command-line words (each
 # name=value without a dot reaches the guest script as an environment
-# variable), and whether QEMU gets an HMP monitor for vg_hmp.
+# variable), whether QEMU gets an HMP monitor for vg_hmp, the machine
+# type with its options (default pc) and the number of CPUs (default 1).
 vg_append=
 vg_monitor=
+vg_machine=
+vg_smp=
 
 vg_monitor_reader=
 vg_sockdir=
@@ -365,9 +368,9 @@ vg_qemu_start()
 	fi
 	echo "=== $(date +%T) run $n: $*" >>"$vg_work/qemu.log"
 	"$vg_qemu_bin" \
-		-M pc,memory-backend=vg-mem,accel=$accel \
+		-M "${vg_machine:-pc}",memory-backend=vg-mem,accel=$accel \
 		-object memory-backend-memfd,id=vg-mem,size=256M,share=on \
-		-m 256M -smp 1 \
+		-m 256M -smp "${vg_smp:-1}" \
 		-nodefaults -display none -vga none -nic none -no-reboot \
 		-kernel "$vg_kernel" -initrd "$vg_work/initrd" \
 		-append "console=ttyS0 panic=-1 vhostdev_test=$vg_name $vg_append" \
