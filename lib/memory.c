@@ -248,64 +248,56 @@ int vhd_memory_uva_to_gpa(const struct vhd_memory *m, uint64_t uva,
 	return -EFAULT;
 }
 
-int vhd_memory_uva_iov(const struct vhd_memory *m, uint64_t uva,
-		       uint64_t len, struct iovec *iov, unsigned int max)
+/* The region holding a front-end virtual address, or NULL. */
+static const struct vhd_region *find_uva(const struct vhd_memory *m,
+					 uint64_t uva)
+{
+	for (unsigned int i = 0; i < m->count; i++)
+		if (uva >= m->regions[i].uva &&
+		    uva - m->regions[i].uva < m->regions[i].size)
+			return &m->regions[i];
+	return NULL;
+}
+
+/* Iovecs for [addr, addr + len), in guest physical (by_uva false) or
+ * front-end virtual address space, split at region borders. */
+static int range_iov(const struct vhd_memory *m, uint64_t addr, uint64_t len,
+		     bool by_uva, struct iovec *iov, unsigned int max)
 {
 	unsigned int n = 0;
 
-	if (len && range_wraps(uva, len))
+	if (len && range_wraps(addr, len))
 		return -EFAULT;
 	while (len > 0) {
-		const struct vhd_region *r = NULL;
+		const struct vhd_region *r = by_uva ? find_uva(m, addr) :
+						      find_gpa(m, addr);
 		uint64_t off, chunk;
 
-		for (unsigned int i = 0; i < m->count && !r; i++)
-			if (uva >= m->regions[i].uva &&
-			    uva - m->regions[i].uva < m->regions[i].size)
-				r = &m->regions[i];
 		if (!r)
 			return -EFAULT;
 		if (n == max)
 			return -ENOBUFS;
-		off = uva - r->uva;
+		off = addr - (by_uva ? r->uva : r->gpa);
 		chunk = r->size - off;
 		if (chunk > len)
 			chunk = len;
 		iov[n].iov_base = r->host + off;
 		iov[n].iov_len = (size_t)chunk;
 		n++;
-		uva += chunk;
+		addr += chunk;
 		len -= chunk;
 	}
 	return (int)n;
 }
 
+int vhd_memory_uva_iov(const struct vhd_memory *m, uint64_t uva,
+		       uint64_t len, struct iovec *iov, unsigned int max)
+{
+	return range_iov(m, uva, len, true, iov, max);
+}
+
 int vhd_memory_gpa_iov(const struct vhd_memory *m, uint64_t gpa,
 		       uint64_t len, struct iovec *iov, unsigned int max)
 {
-	unsigned int n = 0;
-
-	if (len == 0)
-		return 0;
-	if (range_wraps(gpa, len))
-		return -EFAULT;
-	while (len > 0) {
-		const struct vhd_region *r = find_gpa(m, gpa);
-		uint64_t off, chunk;
-
-		if (!r)
-			return -EFAULT;
-		if (n == max)
-			return -ENOBUFS;
-		off = gpa - r->gpa;
-		chunk = r->size - off;
-		if (chunk > len)
-			chunk = len;
-		iov[n].iov_base = r->host + off;
-		iov[n].iov_len = (size_t)chunk;
-		n++;
-		gpa += chunk;
-		len -= chunk;
-	}
-	return (int)n;
+	return range_iov(m, gpa, len, false, iov, max);
 }

@@ -84,6 +84,24 @@ static bool rearm_kicks(struct vhostdev_queue *q)
 	return true;
 }
 
+/* One descriptor of a chain (from the ring or the in-flight region) into
+ * req: an indirect table (only as the whole chain) or a buffer. */
+static int add_desc(struct vhostdev_queue *q, struct vhostdev_req *req,
+		    uint64_t addr, uint32_t len, uint16_t flags, bool alone)
+{
+	int r;
+
+	if (flags & VRING_DESC_F_INDIRECT) {
+		if (!q->indirect)
+			return vhd_ring_broken(q, "indirect descriptor without INDIRECT_DESC");
+		if (!alone || (flags & VRING_DESC_F_NEXT))
+			return vhd_ring_broken(q, "indirect descriptor chained to others");
+		return walk_indirect(q, req, addr, len);
+	}
+	r = vhd_req_add_buffer(req, addr, len, flags & VRING_DESC_F_WRITE);
+	return r < 0 ? vhd_req_fail(q, r) : 0;
+}
+
 /* Reads the chain starting at q->last_avail into scratch: *next and
  * *next_wrap get the position after it, *count its descriptors, *id its
  * buffer id. head_flags are the head's flags as already checked. */
@@ -112,21 +130,9 @@ static int take_chain(struct vhostdev_queue *q, struct vhostdev_req *scratch,
 			vhd_inflight_packed_desc(q, &d, n == 0, last);
 		n++;
 		advance(q, &i, &wrap, 1);
-
-		if (d.flags & VRING_DESC_F_INDIRECT) {
-			if (!q->indirect)
-				return vhd_ring_broken(q, "indirect descriptor without INDIRECT_DESC");
-			if (n != 1 || (d.flags & VRING_DESC_F_NEXT))
-				return vhd_ring_broken(q, "indirect descriptor chained to others");
-			r = walk_indirect(q, scratch, d.addr, d.len);
-			if (r < 0)
-				return r;
-		} else {
-			r = vhd_req_add_buffer(scratch, d.addr, d.len,
-					       d.flags & VRING_DESC_F_WRITE);
-			if (r < 0)
-				return vhd_req_fail(q, r);
-		}
+		r = add_desc(q, scratch, d.addr, d.len, d.flags, n == 1);
+		if (r < 0)
+			return r;
 		if (last) {
 			*id = d.id;
 			break;
@@ -178,18 +184,12 @@ static int pop_resubmitted(struct vhostdev_queue *q, struct vhostdev_req **out)
 		if (e >= q->size)
 			return vhd_ring_broken(q, "in-flight region holds a broken chain");
 		vhd_guest_copy(&d, &t->desc[e], sizeof(d));
-		if (d.flags & VRING_DESC_F_INDIRECT) {
-			if (!q->indirect || n != 1)
-				return vhd_ring_broken(q, "in-flight region holds a bad indirect chain");
-			r = walk_indirect(q, scratch, d.addr, d.len);
-			if (r < 0)
-				return r;
-		} else {
-			r = vhd_req_add_buffer(scratch, d.addr, d.len,
-					       d.flags & VRING_DESC_F_WRITE);
-			if (r < 0)
-				return vhd_req_fail(q, r);
-		}
+		/* The copy kept the driver's NEXT flag: only the chain's
+		 * length says where it ends. */
+		r = add_desc(q, scratch, d.addr, d.len,
+			     d.flags & ~VRING_DESC_F_NEXT, n == 1);
+		if (r < 0)
+			return r;
 		id = d.id;
 		e = d.next;
 	}
