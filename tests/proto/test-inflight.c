@@ -77,6 +77,16 @@ static void finish(void)
 	region_fd = -1;
 }
 
+/* The front end's view of the region, to inspect or tamper with. */
+static void *map_region(void)
+{
+	void *map = mmap(NULL, region.mmap_size, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, region_fd, (off_t)region.mmap_offset);
+
+	ck_assert_ptr_ne(map, MAP_FAILED);
+	return map;
+}
+
 static void wait_held(unsigned int n)
 {
 	for (int i = 0; i < 1000 && tdev_held(td) < n; i++)
@@ -148,9 +158,7 @@ START_TEST(half_returned_request_is_not_repeated)
 	ck_assert(ts_poll_used(vq, &id, &len));
 	ck_assert_int_eq(id, head);
 
-	map = mmap(NULL, region.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   region_fd, (off_t)region.mmap_offset);
-	ck_assert_ptr_ne(map, MAP_FAILED);
+	map = map_region();
 	part = map;
 	ck_assert_uint_eq(part->version, 1);
 	ck_assert_uint_eq(part->desc_num, RING);
@@ -201,9 +209,7 @@ START_TEST(half_returned_packed_request_is_not_repeated)
 	void *map;
 
 	ts_echo(&s, vq, 100, 1, 1, false);
-	map = mmap(NULL, region.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   region_fd, (off_t)region.mmap_offset);
-	ck_assert_ptr_ne(map, MAP_FAILED);
+	map = map_region();
 	part = map;
 	ck_assert_uint_eq(part->version, 1);
 	ck_assert_uint_eq(part->desc_num, RING);
@@ -264,9 +270,7 @@ START_TEST(garbage_region_is_survived)
 	void *map;
 
 	ts_echo(&s, vq, 100, 1, 1, false);
-	map = mmap(NULL, region.mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-		   region_fd, (off_t)region.mmap_offset);
-	ck_assert_ptr_ne(map, MAP_FAILED);
+	map = map_region();
 	/* Past the version and size words, everything is noise, with
 	 * inflight-looking bytes sprinkled in. */
 	bytes = map;
