@@ -175,6 +175,10 @@ int vhd_handle_iotlb_msg(struct vhostdev *dev, struct vhd_message *msg)
 			(unsigned long long)m->uaddr, m->perm);
 		return -EINVAL;
 	}
+	vhd_dbg(dev, "IOTLB %s iova 0x%llx size 0x%llx uaddr 0x%llx perm %u",
+		m->type == IOTLB_UPDATE ? "update" : "invalidate",
+		(unsigned long long)m->iova, (unsigned long long)m->size,
+		(unsigned long long)m->uaddr, m->perm);
 	r = m->type == IOTLB_UPDATE ? update(&dev->iotlb, &e) :
 				      invalidate(&dev->iotlb, m->iova, m->size);
 	if (r < 0) {
