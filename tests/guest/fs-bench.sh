@@ -8,8 +8,8 @@
 # ours/virtiofsd. A benchmark, not a test: it prints figures and only
 # fails when something does not run.
 #
-# Usage (from the top build directory, after make and make check's
-# programs): tests/guest/fs-bench.sh [ROUNDS]  (or make bench-fs)
+# Usage (from the top build directory, after make):
+#   tests/guest/fs-bench.sh [ROUNDS]   (default 5; or make bench-fs)
 # VIRTIOFSD names the peer. Without it: Debian's virtiofsd package
 # (/usr/libexec/virtiofsd), or QEMU's C virtiofsd (/usr/lib/qemu/virtiofsd);
 # failing both, that one is unpacked from bookworm's qemu-system-common
@@ -18,7 +18,7 @@
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/host-lib.sh"
 
-rounds=${1:-3}
+rounds=${1:-5}
 vg_init fs-bench $((rounds * 2 * 300 + 120))
 vg_fs=$vg_top_builddir/examples/fs/vhostdev-fs
 vg_need_file "$vg_fs" "run make first"
