@@ -111,7 +111,7 @@ static void on_reset(struct vhostdev *dev, void *userdata)
 	struct fs_device *fsd = userdata;
 
 	fs_reset(&fsd->fs);
-	fsd->fs.proto_minor = 0;
+	__atomic_store_n(&fsd->fs.proto_minor, 0, __ATOMIC_RELEASE);
 }
 
 int fs_device_init(struct fs_device *fsd, const char *program,

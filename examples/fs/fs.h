@@ -60,7 +60,7 @@ struct fs {
 	int root_fd;           /* O_PATH, the shared directory */
 	int proc_self_fd;      /* /proc/self/fd, to reopen O_PATH fds */
 
-	/* Negotiated in FUSE_INIT. */
+	/* Negotiated in FUSE_INIT (0: not yet); workers read it at once. */
 	uint32_t proto_minor;
 
 	pthread_mutex_t lock;  /* guards everything below */

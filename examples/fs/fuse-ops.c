@@ -293,7 +293,7 @@ static int op_init(struct ctx *c)
 	out->max_write = FS_MAX_WRITE;
 	out->time_gran = 1;
 	out->max_pages = FS_MAX_PAGES;
-	c->fs->proto_minor = out->minor;
+	__atomic_store_n(&c->fs->proto_minor, out->minor, __ATOMIC_RELEASE);
 	/* A new mount starts from nothing. */
 	fs_reset(c->fs);
 	if (out->minor < 23)
@@ -304,7 +304,7 @@ static int op_init(struct ctx *c)
 static int op_destroy(struct ctx *c)
 {
 	fs_reset(c->fs);
-	c->fs->proto_minor = 0;
+	__atomic_store_n(&c->fs->proto_minor, 0, __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -643,14 +643,20 @@ static int host_open_flags(struct ctx *c, uint32_t flags, int *out)
 
 static uint32_t fopen_flags(struct fs *fs, bool dir)
 {
+	/* FLUSH only closes a duplicate here (no POSIX locks are served):
+	 * from 7.35 on the guest can be told to skip it on close(). */
+	uint32_t noflush = !dir && __atomic_load_n(&fs->proto_minor,
+						   __ATOMIC_RELAXED) >= 35
+			   ? FOPEN_NOFLUSH : 0;
+
 	switch (fs->cache) {
 	case FS_CACHE_NEVER:
-		return dir ? 0 : FOPEN_DIRECT_IO;
+		return dir ? 0 : FOPEN_DIRECT_IO | noflush;
 	case FS_CACHE_ALWAYS:
 		return dir ? FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE
-			   : FOPEN_KEEP_CACHE;
+			   : FOPEN_KEEP_CACHE | noflush;
 	default:
-		return 0;
+		return noflush;
 	}
 }
 
@@ -1315,7 +1321,7 @@ static int dispatch(struct ctx *c)
 		return -EINVAL;
 	if (opcode == FUSE_INIT)
 		return op_init(c);
-	if (!c->fs->proto_minor) {
+	if (!__atomic_load_n(&c->fs->proto_minor, __ATOMIC_ACQUIRE)) {
 		/* Before INIT only a FORGET is harmless. */
 		if (opcode == FUSE_FORGET || opcode == FUSE_BATCH_FORGET)
 			c->no_reply = true;

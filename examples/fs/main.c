@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -147,6 +148,32 @@ static int check_options(void *ctx)
 	return 0;
 }
 
+/* Every file the guest has looked up is an open descriptor here, and a
+ * guest's dentry cache holds far more than the usual 1024: raise the limit
+ * to what the kernel allows (root) or to the hard limit. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	unsigned long long nr_open = 0;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+
+	if (f) {
+		if (fscanf(f, "%llu", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (nr_open > rl.rlim_max) {
+		struct rlimit more = { nr_open, nr_open };
+
+		if (setrlimit(RLIMIT_NOFILE, &more) == 0)
+			return;
+	}
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static int flush_stdout(void)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -169,6 +196,7 @@ int main(int argc, char *argv[])
 		return flush_stdout();
 	if (r < 0)
 		return 1;
+	raise_fd_limit();
 	r = fs_device_init(&fsd, fs_desc.program, options.tag);
 	if (r < 0)
 		goto out;
