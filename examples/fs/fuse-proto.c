@@ -9,6 +9,10 @@
  * requests.
  *
  *   fuse-proto SOCKET SHARED-DIR [DAEMON-PID]
+ *   fuse-proto --latency SOCKET N
+ *
+ * --latency times N round trips of GETATTR and of LOOKUP (hello.txt) on
+ * any virtio-fs back end, so daemons can be compared without a guest.
  *
  * With DAEMON-PID, also checks that FORGET releases what LOOKUP and
  * CREATE took: the daemon's open descriptors grow with each new node and
@@ -25,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vhostfront.h"
@@ -513,9 +518,55 @@ static void test_forget(const char *pid)
 	      before, during, after);
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int latency(const char *sock, long n)
+{
+	struct fuse_init_in in = {
+		.major = 7, .minor = 31, .max_readahead = 65536,
+	};
+	struct fuse_init_out out;
+	struct fuse_attr_out a;
+	struct fuse_entry_out e;
+	double t0, t1, t2;
+	int r = setup(sock);
+
+	if (r == 0)
+		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	if (r < 0) {
+		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
+		return 1;
+	}
+	t0 = now_s();
+	for (long i = 0; i < n && r == 0; i++)
+		r = call(FUSE_GETATTR, FUSE_ROOT_ID,
+			 &(struct fuse_getattr_in){ 0 },
+			 sizeof(struct fuse_getattr_in), &a, sizeof(a));
+	t1 = now_s();
+	for (long i = 0; i < n && r == 0; i++)
+		r = lookup(FUSE_ROOT_ID, "hello.txt", &e);
+	t2 = now_s();
+	if (r < 0) {
+		printf("FAIL: %s\n", strerror(-r));
+		return 1;
+	}
+	printf("getattr/s %.0f\nlookup/s %.0f\n", (double)n / (t1 - t0),
+	       (double)n / (t2 - t1));
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	int r;
+
+	if (argc == 4 && !strcmp(argv[1], "--latency"))
+		return latency(argv[2], atol(argv[3]));
 
 	if (argc != 3 && argc != 4) {
 		fprintf(stderr,
