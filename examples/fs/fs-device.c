@@ -34,16 +34,13 @@ static void serve_queue(struct fs_worker *w)
 			break;
 		if (r < 0)
 			continue; /* the library failed that chain */
-		vhostdev_req_push(req, fs_serve(&w->fsd->fs, &w->scratch,
-						req));
+		/* Each reply is signalled at once (EVENT_IDX lets the guest
+		 * say when it wants to hear): a reader waiting for the first
+		 * of several readahead requests must not wait for all. */
+		vhostdev_req_complete(req, fs_serve(&w->fsd->fs, &w->scratch,
+						    req));
 		done++;
-		/* Completions reach the guest promptly, not only at the
-		 * end of a long batch. */
-		if (done % 8 == 0)
-			vhostdev_queue_notify(w->q);
 	}
-	if (done)
-		vhostdev_queue_notify(w->q);
 	/* A full batch may have left requests behind with no kick to
 	 * come: the worker comes back for them after letting a waiting
 	 * quiesce in. */
