@@ -11,8 +11,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <libgen.h>
+#include <stdlib.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -174,6 +178,80 @@ static void raise_fd_limit(void)
 	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/* The listening socket of a sandboxed daemon. The library would remove
+ * its socket file by path at exit, and after pivot_root or chroot that
+ * path names something inside the shared directory: so the daemon makes
+ * the socket itself, hands the library the fd, and removes the file
+ * through a descriptor of its directory taken before the sandbox. */
+struct own_socket {
+	int dirfd;
+	char *name;
+};
+
+static int listen_own(const char *path, struct own_socket *os)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *dir_copy = strdup(path), *name_copy = strdup(path);
+	struct stat st;
+	int fd = -1, r = -ENOMEM;
+
+	if (!dir_copy || !name_copy)
+		goto out;
+	/* daemon_parse() checked that the path fits. */
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	os->dirfd = open(dirname(dir_copy), O_PATH | O_DIRECTORY | O_CLOEXEC);
+	os->name = strdup(basename(name_copy));
+	if (os->dirfd < 0 || !os->name) {
+		r = os->dirfd < 0 ? -errno : -ENOMEM;
+		goto out;
+	}
+	/* Replace a stale socket, never any other kind of file. */
+	if (fstatat(os->dirfd, os->name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			r = -EEXIST;
+			goto out;
+		}
+		unlinkat(os->dirfd, os->name, 0);
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	/* The mode is right before anyone can connect. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    fchmodat(os->dirfd, os->name, 0600, 0) < 0 || listen(fd, 1) < 0) {
+		r = -errno;
+		unlinkat(os->dirfd, os->name, 0);
+		close(fd);
+		fd = -1;
+		goto out;
+	}
+	r = fd;
+out:
+	free(dir_copy);
+	free(name_copy);
+	if (r < 0)
+		fprintf(stderr, "vhostdev-fs: cannot listen on %s: %s\n", path,
+			strerror(-r));
+	return r;
+}
+
+static void unlink_own(struct own_socket *os)
+{
+	struct stat st;
+
+	if (os->dirfd >= 0 && os->name &&
+	    fstatat(os->dirfd, os->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISSOCK(st.st_mode))
+		unlinkat(os->dirfd, os->name, 0);
+	if (os->dirfd >= 0)
+		close(os->dirfd);
+	free(os->name);
+	os->dirfd = -1;
+	os->name = NULL;
+}
+
 static int flush_stdout(void)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -186,6 +264,7 @@ static int flush_stdout(void)
 int main(int argc, char *argv[])
 {
 	static struct fs_device fsd;
+	struct own_socket own = { .dirfd = -1 };
 	struct daemon_args args;
 	struct daemon *d = NULL;
 	const char *root;
@@ -196,6 +275,18 @@ int main(int argc, char *argv[])
 		return flush_stdout();
 	if (r < 0)
 		return 1;
+	if (args.client && options.sandbox != FS_SANDBOX_NONE) {
+		/* Reconnecting by path from inside the sandbox would look
+		 * for the socket in the shared directory. */
+		daemon_usage_error(&fs_desc, "--client needs --sandbox=none");
+		return 1;
+	}
+	if (args.socket_path && options.sandbox != FS_SANDBOX_NONE) {
+		args.fd = listen_own(args.socket_path, &own);
+		if (args.fd < 0)
+			return 1;
+		args.socket_path = NULL;
+	}
 	raise_fd_limit();
 	r = fs_device_init(&fsd, fs_desc.program, options.tag);
 	if (r < 0)
@@ -242,5 +333,6 @@ out:
 	fs_device_stop(&fsd);
 	daemon_free(d);
 	fs_device_fini(&fsd);
+	unlink_own(&own);
 	return r < 0 ? 1 : 0;
 }
