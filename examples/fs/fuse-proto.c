@@ -10,7 +10,11 @@
  *
  *   fuse-proto SOCKET SHARED-DIR [DAEMON-PID]
  *   fuse-proto --latency SOCKET N
+ *   fuse-proto --readonly-never SOCKET
  *
+ * --readonly-never checks a daemon started with --readonly --cache=never:
+ * every change refused with EROFS, reads allowed, FOPEN_DIRECT_IO and no
+ * entry or attribute caching.
  * --latency times N round trips of GETATTR and of LOOKUP (hello.txt) on
  * any virtio-fs back end, so daemons can be compared without a guest.
  *
@@ -561,9 +565,70 @@ static int latency(const char *sock, long n)
 	return 0;
 }
 
+static int readonly_never(const char *sock)
+{
+	struct fuse_init_in in = { .major = 7, .minor = 31 };
+	struct fuse_init_out out;
+	struct fuse_entry_out e;
+	struct fuse_open_out oo;
+	char buf[4096];
+	int r = setup(sock);
+
+	if (r == 0)
+		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	if (r < 0) {
+		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
+		return 1;
+	}
+	r = lookup(FUSE_ROOT_ID, "hello.txt", &e);
+	CHECK(r == 0 && e.entry_valid == 0 && e.attr_valid == 0,
+	      "cache=never: LOOKUP with no entry or attribute caching");
+	r = call(FUSE_OPEN, e.nodeid, &(struct fuse_open_in){ O_RDONLY, 0 },
+		 sizeof(struct fuse_open_in), &oo, sizeof(oo));
+	CHECK(r == 0 && (oo.open_flags & FOPEN_DIRECT_IO),
+	      "cache=never: OPEN for reading with FOPEN_DIRECT_IO (%#x)",
+	      oo.open_flags);
+	r = call(FUSE_OPEN, e.nodeid, &(struct fuse_open_in){ O_RDWR, 0 },
+		 sizeof(struct fuse_open_in), &oo, sizeof(oo));
+	CHECK(r == -EROFS, "readonly: OPEN for writing: EROFS (%d)", r);
+	r = call(FUSE_OPEN, e.nodeid,
+		 &(struct fuse_open_in){ O_RDONLY | O_TRUNC, 0 },
+		 sizeof(struct fuse_open_in), &oo, sizeof(oo));
+	CHECK(r == -EROFS, "readonly: OPEN with O_TRUNC: EROFS (%d)", r);
+	{
+		struct {
+			struct fuse_create_in c;
+			char name[8];
+		} cin = { { .flags = O_RDWR, .mode = S_IFREG | 0644 }, "nope" };
+		struct {
+			struct fuse_mkdir_in m;
+			char name[8];
+		} min = { { .mode = 0755 }, "nope" };
+		struct fuse_setattr_in sa = { .valid = FATTR_MODE,
+					      .mode = 0600 };
+
+		r = call(FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin), buf,
+			 sizeof(buf));
+		CHECK(r == -EROFS, "readonly: CREATE: EROFS (%d)", r);
+		r = call(FUSE_MKDIR, FUSE_ROOT_ID, &min, sizeof(min), buf,
+			 sizeof(buf));
+		CHECK(r == -EROFS, "readonly: MKDIR: EROFS (%d)", r);
+		r = call(FUSE_SETATTR, e.nodeid, &sa, sizeof(sa), buf,
+			 sizeof(buf));
+		CHECK(r == -EROFS, "readonly: SETATTR: EROFS (%d)", r);
+		r = call(FUSE_UNLINK, FUSE_ROOT_ID, "hello.txt", 10, buf,
+			 sizeof(buf));
+		CHECK(r == -EROFS, "readonly: UNLINK: EROFS (%d)", r);
+	}
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char *argv[])
 {
 	int r;
+
+	if (argc == 3 && !strcmp(argv[1], "--readonly-never"))
+		return readonly_never(argv[2]);
 
 	if (argc == 4 && !strcmp(argv[1], "--latency"))
 		return latency(argv[2], atol(argv[3]));
