@@ -58,6 +58,8 @@ struct fs {
 	int verbose;
 
 	int root_fd;           /* O_PATH, the shared directory */
+	dev_t root_dev;        /* and its identity, read without the lock */
+	ino_t root_ino;
 	int proc_self_fd;      /* /proc/self/fd, to reopen O_PATH fds */
 
 	/* Negotiated in FUSE_INIT (0: not yet); workers read it at once. */

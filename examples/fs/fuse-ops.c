@@ -165,9 +165,41 @@ static int open_beneath(int dirfd, const char *name, int flags, mode_t mode)
 	return r < 0 ? -errno : (int)r;
 }
 
-static const struct fs_inode *root_of(struct fs *fs)
+/* 0 when the directory dirfd is the shared directory or below it: walks
+ * ".." up to the share's root (inside) or to the file system's root
+ * (outside: -EACCES). Only LOOKUP of ".." needs it, which Linux guests do
+ * not send without EXPORT_SUPPORT. */
+static int check_inside(struct fs *fs, int dirfd)
 {
-	return fs->inodes[FS_ROOT_ID];
+	int cur = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	struct stat st, up_st;
+	int r = -EACCES;
+
+	for (int depth = 0; cur >= 0 && depth < 4096; depth++) {
+		int up;
+
+		if (stat_fd(cur, &st) < 0)
+			break;
+		if (st.st_dev == fs->root_dev && st.st_ino == fs->root_ino) {
+			r = 0;
+			break;
+		}
+		up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0)
+			break;
+		/* The top of the tree (its ".." is itself) and not the
+		 * share: outside. */
+		if (stat_fd(up, &up_st) < 0 ||
+		    (up_st.st_dev == st.st_dev && up_st.st_ino == st.st_ino)) {
+			close(up);
+			break;
+		}
+		close(cur);
+		cur = up;
+	}
+	if (cur >= 0)
+		close(cur);
+	return r;
 }
 
 /* Looks name up in parent and adds one guest reference to the result. */
@@ -205,16 +237,13 @@ static int do_lookup(struct fs *fs, struct fs_inode *parent,
 		return r;
 	}
 	/* A directory reached through ".." must still be inside: the
-	 * shared directory's own ".." was answered above, so anything
-	 * else means the tree moved under us. */
+	 * share's own ".." was answered above, but the host may have moved
+	 * a directory the guest holds out of the share. */
 	if (!strcmp(name, "..") && parent->nodeid != FS_ROOT_ID) {
-		const struct fs_inode *root = root_of(fs);
-		struct stat pst;
-
-		if (stat_fd(parent->fd, &pst) == 0 &&
-		    pst.st_dev == root->dev && pst.st_ino == root->ino) {
+		r = check_inside(fs, fd);
+		if (r < 0) {
 			close(fd);
-			return -EACCES;
+			return r;
 		}
 	}
 	r = fs_inode_lookup_fd(fs, fd, &st, &e->nodeid, &e->generation);

@@ -339,6 +339,45 @@ static void test_files(const char *share)
 	      (unsigned long long)root.attr.ino);
 }
 
+/* ".." inside the share is the parent; once the host moves a directory
+ * the guest holds out of the share, its ".." is refused. */
+static void test_dotdot(const char *share)
+{
+	struct fuse_entry_out sub, inner, up;
+	char path[4096], moved[4096];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/sub", share);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/sub/inner", share);
+	mkdir(path, 0755);
+	r = lookup(FUSE_ROOT_ID, "sub", &sub);
+	if (r == 0)
+		r = lookup(sub.nodeid, "inner", &inner);
+	CHECK(r == 0, "LOOKUP sub and sub/inner");
+	r = lookup(inner.nodeid, "..", &up);
+	CHECK(r == 0 && up.attr.ino == sub.attr.ino,
+	      "LOOKUP .. in sub/inner is sub (%d)", r);
+
+	snprintf(path, sizeof(path), "%s/sub", share);
+	snprintf(moved, sizeof(moved), "%s/../moved-out", share);
+	if (rename(path, moved) < 0) {
+		CHECK(0, "host: moving sub out of the share: %s",
+		      strerror(errno));
+		return;
+	}
+	r = lookup(sub.nodeid, "..", &up);
+	CHECK(r == -EACCES, "LOOKUP .. of a directory moved out: EACCES (%d)",
+	      r);
+	r = lookup(inner.nodeid, "..", &up);
+	CHECK(r == -EACCES,
+	      "LOOKUP .. below a directory moved out: EACCES (%d)", r);
+	rename(moved, path);
+	r = lookup(sub.nodeid, "..", &up);
+	CHECK(r == 0 && up.attr.ino != sub.attr.ino,
+	      "LOOKUP .. once it is back: the root (%d)", r);
+}
+
 static void test_escapes(void)
 {
 	struct fuse_entry_out e;
@@ -646,6 +685,7 @@ int main(int argc, char *argv[])
 	test_init();
 	test_files(argv[2]);
 	test_escapes();
+	test_dotdot(argv[2]);
 	if (argc == 4)
 		test_forget(argv[3]);
 	if (failures) {

@@ -77,6 +77,8 @@ int fs_init(struct fs *fs, const char *path, int proc_self_fd,
 			strerror(-r));
 		return r;
 	}
+	fs->root_dev = st.st_dev;
+	fs->root_ino = st.st_ino;
 	pthread_mutex_init(&fs->lock, NULL);
 	fs->hash = calloc(FS_HASH_SIZE, sizeof(*fs->hash));
 	root = calloc(1, sizeof(*root));
