@@ -39,6 +39,7 @@ static void serve_queue(struct fs_worker *w)
 		 * of several readahead requests must not wait for all. */
 		vhostdev_req_complete(req, fs_serve(&w->fsd->fs, &w->scratch,
 						    req));
+		__atomic_add_fetch(&w->served, 1, __ATOMIC_RELAXED);
 		done++;
 	}
 	/* A full batch may have left requests behind with no kick to
@@ -111,6 +112,23 @@ static void on_reset(struct vhostdev *dev, void *userdata)
 	__atomic_store_n(&fsd->fs.proto_minor, 0, __ATOMIC_RELEASE);
 }
 
+/* The front end left: say how the work was spread over the queues. */
+static void on_disconnect(struct vhostdev *dev, void *userdata)
+{
+	struct fs_device *fsd = userdata;
+
+	for (unsigned int i = 0; i < fsd->num_queues; i++) {
+		uint64_t n = __atomic_exchange_n(&fsd->workers[i].served, 0,
+						 __ATOMIC_RELAXED);
+
+		if (n)
+			daemon_log(fsd->daemon, VHOSTDEV_LOG_INFO,
+				   "queue %u served %llu requests", i,
+				   (unsigned long long)n);
+	}
+	on_reset(dev, userdata);
+}
+
 int fs_device_init(struct fs_device *fsd, const char *program,
 		   const char *tag)
 {
@@ -150,7 +168,7 @@ int fs_device_init(struct fs_device *fsd, const char *program,
 	vhostdev_set_quiesce_fn(fsd->dev, on_quiesce);
 	vhostdev_set_resume_fn(fsd->dev, on_resume);
 	vhostdev_set_reset_fn(fsd->dev, on_reset);
-	vhostdev_set_disconnect_fn(fsd->dev, on_reset);
+	vhostdev_set_disconnect_fn(fsd->dev, on_disconnect);
 	for (unsigned int i = 0; i < fsd->num_queues; i++) {
 		struct fs_worker *w = &fsd->workers[i];
 

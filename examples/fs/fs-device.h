@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "daemon.h"
 #include "fs.h"
@@ -27,6 +28,7 @@ struct fs_worker {
 	pthread_t thread;
 	bool started;
 	bool more;            /* a full batch left requests behind */
+	uint64_t served;      /* requests since the front end came */
 	/* Held while serving; a quiesce holds every worker's. */
 	pthread_mutex_t lock;
 	struct fs_scratch scratch;

@@ -44,7 +44,7 @@
 
 static int failures;
 static struct vhf_mem *mem;
-static struct vhf_vq *vqs[2];
+static struct vhf_vq *vqs[3];
 static uint64_t out_gpa, in_gpa;
 static uint64_t unique = 1;
 
@@ -145,7 +145,8 @@ static int setup(const char *path)
 	    (r = vhf_mem_alloc(mem, BUF_SIZE, 4096, -1, &out_gpa)) < 0 ||
 	    (r = vhf_mem_alloc(mem, BUF_SIZE, 4096, -1, &in_gpa)) < 0)
 		return r;
-	for (unsigned int q = 0; q < 2; q++) {
+	/* hiprio and two request queues */
+	for (unsigned int q = 0; q < 3; q++) {
 		if ((r = vhf_vq_new(mem, q, RING_SIZE,
 				    vhf_vq_flags_for(features), -1,
 				    &vqs[q])) < 0 ||
@@ -376,6 +377,55 @@ static void test_dotdot(const char *share)
 	r = lookup(sub.nodeid, "..", &up);
 	CHECK(r == 0 && up.attr.ino != sub.attr.ino,
 	      "LOOKUP .. once it is back: the root (%d)", r);
+}
+
+/* The second request queue has its own worker: requests on both queues,
+ * in flight together, are all answered. */
+static void test_two_queues(void)
+{
+	static const char name[] = "hello.txt";
+	struct fuse_in_header *ih[2];
+	uint64_t gpa[4];
+	int r = 0, answered = 0;
+
+	for (int i = 0; i < 4 && r == 0; i++)
+		r = vhf_mem_alloc(mem, 4096, 4096, -1, &gpa[i]);
+	if (r < 0) {
+		CHECK(0, "allocating buffers: %s", strerror(-r));
+		return;
+	}
+	for (int q = 0; q < 2; q++) {
+		struct vhf_buf bufs[2] = {
+			{ gpa[2 * q], (uint32_t)(sizeof(**ih) + sizeof(name)) },
+			{ gpa[2 * q + 1], 4096 },
+		};
+
+		ih[q] = vhf_mem_ptr(mem, gpa[2 * q], 4096);
+		memset(ih[q], 0, sizeof(**ih));
+		ih[q]->len = bufs[0].len;
+		ih[q]->opcode = FUSE_LOOKUP;
+		ih[q]->unique = unique++;
+		ih[q]->nodeid = FUSE_ROOT_ID;
+		memcpy(ih[q] + 1, name, sizeof(name));
+		vhf_vq_add(vqs[1 + q], bufs, 1, 1, false);
+	}
+	vhf_vq_kick(vqs[1]);
+	vhf_vq_kick(vqs[2]);
+	for (int q = 0; q < 2; q++) {
+		struct fuse_out_header *oh =
+			vhf_mem_ptr(mem, gpa[2 * q + 1], 4096);
+		uint16_t id;
+		uint32_t len;
+
+		while ((r = vhf_vq_get_used(vqs[1 + q], &id, &len)) == 0)
+			if (vhf_vq_wait_call(vqs[1 + q], WAIT_MS) < 0)
+				break;
+		if (r == 1 && oh->unique == ih[q]->unique && oh->error == 0 &&
+		    len == sizeof(*oh) + sizeof(struct fuse_entry_out))
+			answered++;
+	}
+	CHECK(answered == 2, "LOOKUP on request queues 1 and 2 at once: "
+	      "%d answered", answered);
 }
 
 static void test_escapes(void)
@@ -684,6 +734,7 @@ int main(int argc, char *argv[])
 	}
 	test_init();
 	test_files(argv[2]);
+	test_two_queues();
 	test_escapes();
 	test_dotdot(argv[2]);
 	if (argc == 4)

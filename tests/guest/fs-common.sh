@@ -46,12 +46,15 @@ fs_daemon_start()
 	vg_wait_listening "$fs_sock"
 }
 
-# fs_boot QUEUES: one guest run with vhost-user-fs-pci (no reconnect
-# option: QEMU 10.0's vhost-user-fs refuses to start with one).
+# fs_boot QUEUES [QEMU ARGS...]: one guest run with vhost-user-fs-pci (no
+# reconnect option: QEMU 10.0's vhost-user-fs refuses to start with one).
 fs_boot()
 {
+	local queues=${1:-1}
+	shift
 	vg_qemu_start -chardev "socket,id=fs,path=$fs_sock" \
-		-device "vhost-user-fs-pci,chardev=fs,tag=$fs_tag,num-request-queues=${1:-1}"
+		-device "vhost-user-fs-pci,chardev=fs,tag=$fs_tag,num-request-queues=$queues" \
+		"$@"
 }
 
 fs_stop()
