@@ -43,6 +43,7 @@
 #define WAIT_MS 5000
 
 static int failures;
+static struct vhf_conn *conn;
 static struct vhf_mem *mem;
 static struct vhf_vq *vqs[3];
 static uint64_t out_gpa, in_gpa;
@@ -87,7 +88,8 @@ static int call_q(int q, uint32_t opcode, uint64_t nodeid, const void *arg,
 	ih->opcode = opcode;
 	ih->unique = unique++;
 	ih->nodeid = nodeid;
-	memcpy(ih + 1, arg, arg_size);
+	if (arg_size)
+		memcpy(ih + 1, arg, arg_size);
 	if (vhf_vq_add(vqs[q], bufs, 1, nin, false) < 0)
 		return -ENOSPC;
 	vhf_vq_kick(vqs[q]);
@@ -154,8 +156,17 @@ static int setup(const char *path)
 		    (r = vhf_vq_enable(c, vqs[q], true)) < 0)
 			return r;
 	}
-	/* The connection stays open until the process ends. */
+	/* The connection stays open until teardown(). */
+	conn = c;
 	return 0;
+}
+
+static void teardown(void)
+{
+	for (unsigned int q = 0; q < 3; q++)
+		vhf_vq_free(vqs[q]);
+	vhf_conn_free(conn);
+	vhf_mem_free(mem);
 }
 
 static void test_init(void)
@@ -651,6 +662,7 @@ static int latency(const char *sock, long n)
 	}
 	printf("getattr/s %.0f\nlookup/s %.0f\n", (double)n / (t1 - t0),
 	       (double)n / (t2 - t1));
+	teardown();
 	return 0;
 }
 
@@ -709,6 +721,7 @@ static int readonly_never(const char *sock)
 			 sizeof(buf));
 		CHECK(r == -EROFS, "readonly: UNLINK: EROFS (%d)", r);
 	}
+	teardown();
 	return failures ? 1 : 0;
 }
 
@@ -739,6 +752,7 @@ int main(int argc, char *argv[])
 	test_dotdot(argv[2]);
 	if (argc == 4)
 		test_forget(argv[3]);
+	teardown();
 	if (failures) {
 		printf("%d check(s) failed\n", failures);
 		return 1;
