@@ -44,7 +44,13 @@ static bool requests_in_flight(struct vhostdev *dev)
 
 void vhd_memory_reap(struct vhostdev *dev)
 {
-	if (dev->retired.count == 0 || requests_in_flight(dev))
+	/* Nothing retired (the table replaced was empty): stop asking
+	 * completions to wake us, or every request would. */
+	if (dev->retired.count == 0) {
+		__atomic_store_n(&dev->retiring, 0, __ATOMIC_RELEASE);
+		return;
+	}
+	if (requests_in_flight(dev))
 		return;
 	__atomic_store_n(&dev->retiring, 0, __ATOMIC_RELEASE);
 	/* A request that completed between the check and the flag saw

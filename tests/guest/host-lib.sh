@@ -286,6 +286,7 @@ vg_base_initramfs()
 		if [ -e "$base" ]; then
 			for input in "$vg_here/make-initramfs.sh" \
 				"$vg_here/guest-init.sh" "$vg_here/guest-lib.sh" \
+				"$vg_here/fs-guest-tool.c" \
 				"$(command -v busybox)"; do
 				[ "$input" -nt "$base" ] && stale=1
 			done

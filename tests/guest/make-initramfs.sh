@@ -35,6 +35,15 @@ done
 cp "$here/guest-init.sh" "$stage/init"
 chmod 755 "$stage/init"
 cp "$here/guest-lib.sh" "$stage/lib/vhostdev/guest-lib.sh"
+# The virtio-fs tests' helper for what busybox lacks (xattrs, fsync,
+# fallocate, SEEK_DATA, copy_file_range, renameat2 flags): a static binary.
+if ! ${CC:-cc} -static -O2 -o "$stage/bin/fs-guest-tool" \
+	"$here/fs-guest-tool.c" 2>"$stage/cc.err"; then
+	cat "$stage/cc.err" >&2
+	echo "make-initramfs: could not build fs-guest-tool (static libc?)" >&2
+	exit 2
+fi
+rm -f "$stage/cc.err"
 
 # Disk tools busybox lacks or does only in part (ext4 with a journal, fsck,
 # write-zeroes): the host's own binaries, with the shared libraries and
