@@ -481,10 +481,10 @@ static void begin(struct blk_queue *q, struct vhostdev_req *req)
 		finish(slot, status);
 }
 
-void blk_queue_serve(struct blk_queue *q)
+unsigned int blk_queue_serve(struct blk_queue *q)
 {
 	struct blk_worker *w = q->worker;
-	unsigned int errors = 0;
+	unsigned int errors = 0, taken = 0;
 
 	/* Every slot busy cannot happen with a ring no larger than the slot
 	 * count; should it, the rest waits in the ring. */
@@ -500,10 +500,12 @@ void blk_queue_serve(struct blk_queue *q)
 			continue;
 		}
 		begin(q, req);
+		taken++;
 	}
 	if (io_uring_sq_ready(&w->ring))
 		io_uring_submit(&w->ring);
 	blk_queue_flush_notify(q);
+	return taken;
 }
 
 void blk_slot_complete_io(struct blk_slot *slot, int res)
