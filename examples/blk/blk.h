@@ -100,8 +100,10 @@ struct blk_worker {
 	unsigned int inflight;   /* SQEs submitted, CQEs not yet reaped */
 	unsigned int nqueues;
 	struct blk_queue **queues;
-	/* --poll: passes over the rings so far. */
+	/* --poll: passes over the rings so far, and since when they have
+	 * been idle (0: they were not). */
 	unsigned int passes;
+	uint64_t last_work_ns;
 	/* Interrupt mode: how long to keep polling after a wake-up (adapts
 	 * between 0 and --poll-us), and how long the last poll() slept. */
 	uint64_t spin_ns;

@@ -35,6 +35,12 @@
 /* --poll: one idle pass in this many yields the CPU to other threads; the
  * rest only pause briefly. A yield per pass cost more than the pass. */
 #define POLL_YIELD_PASSES 64
+/* --poll: rings idle for this long put the worker to sleep until a kick.
+ * A guest that keeps requests coming never lets that happen; a disk left
+ * idle, or a worker whose CPU other threads want (and which would
+ * otherwise spend its share spinning), gives the CPU back. A wake-up
+ * costs some 30 us: polling for longer than a few of them buys nothing. */
+#define POLL_IDLE_SLEEP_US 200
 /* Interrupt mode: the shortest polling window after a wake-up; one that
  * shrinks below it stops, and one that grows starts from it. */
 #define SPIN_MIN_NS 1000u
@@ -273,19 +279,34 @@ static void poll_after_wake(struct blk_worker *w)
 }
 
 /* --poll: one pass; between idle passes the CPU pauses, and now and then
- * yields to other threads without giving up the polling. */
+ * yields to other threads without giving up the polling. Rings idle for
+ * POLL_IDLE_SLEEP_US: kicks on, and sleep until one comes. */
 static void poll_pass(struct blk_worker *w, struct pollfd *pfd)
 {
 	bool check_kicks = ++w->passes % POLL_KICK_CHECK_PASSES == 0;
 	bool ready;
+	uint64_t now;
 
-	if (poll_rings(w, check_kicks, &ready))
+	if (poll_rings(w, check_kicks, &ready)) {
+		w->last_work_ns = 0;
 		return;
-	if (!ready)
+	}
+	if (!ready) {
 		/* No ring to poll (no front end yet): sleep until the
 		 * library wakes a queue, or look again soon. */
 		event_pass(w, pfd, POLL_IDLE_WAIT_MS);
-	else if (w->passes % POLL_YIELD_PASSES == 0)
+		return;
+	}
+	now = now_ns();
+	if (!w->last_work_ns) {
+		w->last_work_ns = now;
+	} else if (now - w->last_work_ns >= POLL_IDLE_SLEEP_US * 1000ull) {
+		stop_polling(w);
+		event_pass(w, pfd, -1);
+		w->last_work_ns = 0;
+		return;
+	}
+	if (w->passes % POLL_YIELD_PASSES == 0)
 		sched_yield();
 	else
 		cpu_relax();
