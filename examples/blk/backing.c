@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <linux/fs.h>
+#include <linux/magic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "backing.h"
@@ -90,6 +92,18 @@ static int query_block_sizes(struct backing *b)
 	return 0;
 }
 
+/* Only file systems known to keep their data in memory qualify: another
+ * one without non-blocking reads (NFS, FUSE) may well block on a network,
+ * and there io_uring's worker threads are what keeps requests concurrent. */
+static bool in_memory_fs(int fd)
+{
+	struct statfs sfs;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return false;
+	return sfs.f_type == TMPFS_MAGIC || sfs.f_type == RAMFS_MAGIC;
+}
+
 int backing_open(struct backing *b, const char *spec, bool read_only,
 		 bool direct)
 {
@@ -137,6 +151,7 @@ int backing_open(struct backing *b, const char *spec, bool read_only,
 			goto fail;
 	} else if (S_ISREG(st.st_mode)) {
 		b->kind = BACKING_FILE;
+		b->in_memory = in_memory_fs(b->fd);
 	} else {
 		r = -EINVAL;
 		goto fail;

@@ -22,6 +22,12 @@ struct backing {
 	int fd_buffered;
 	bool read_only;
 	bool direct;                 /* opened with O_DIRECT */
+	/* A file whose data lives in memory (tmpfs, ramfs): reading or
+	 * writing it never waits for a device, but such file systems cannot
+	 * do non-blocking reads, so io_uring would hand every request to a
+	 * kernel worker thread that competes with ours for the CPU. Reads
+	 * and writes are done with plain preadv2/pwritev2 instead. */
+	bool in_memory;
 	uint64_t size;               /* bytes, a multiple of 512 */
 	unsigned int logical_block;  /* bytes, 512 unless the device says */
 	unsigned int physical_block;

@@ -41,6 +41,7 @@ struct blk_options {
 	const char *serial;
 	bool read_only;
 	bool poll;
+	unsigned int poll_us;  /* interrupt mode: polling after a wake-up */
 	bool direct;           /* --cache=none */
 	unsigned int num_queues;
 	unsigned int queue_size;
@@ -84,7 +85,7 @@ struct blk_queue {
 	unsigned int *free;      /* stack of free slot indices */
 	unsigned int nfree;
 	bool completed;          /* pushed since the last notify */
-	bool kicks_off;          /* --poll: guest kicks suppressed */
+	bool kicks_off;          /* polling: guest kicks suppressed */
 };
 
 struct blk_worker {
@@ -99,6 +100,14 @@ struct blk_worker {
 	unsigned int inflight;   /* SQEs submitted, CQEs not yet reaped */
 	unsigned int nqueues;
 	struct blk_queue **queues;
+	/* --poll: passes over the rings so far, and since when they have
+	 * been idle (0: they were not). */
+	unsigned int passes;
+	uint64_t last_work_ns;
+	/* Interrupt mode: how long to keep polling after a wake-up (adapts
+	 * between 0 and --poll-us), and how long the last poll() slept. */
+	uint64_t spin_ns;
+	uint64_t slept_ns;
 };
 
 struct blk_device {
@@ -157,8 +166,8 @@ struct io_uring_sqe *blk_worker_get_sqe(struct blk_worker *w);
 /* request.c */
 int blk_queue_alloc(struct blk_queue *q, unsigned int nslots);
 void blk_queue_free(struct blk_queue *q);
-/* Pops and starts every available request of q. */
-void blk_queue_serve(struct blk_queue *q);
+/* Pops and starts every available request of q; returns how many. */
+unsigned int blk_queue_serve(struct blk_queue *q);
 /* An io_uring completion for slot. */
 void blk_slot_complete_io(struct blk_slot *slot, int res);
 /* Signals the guest if q completed requests since the last call. */

@@ -17,10 +17,14 @@
 #define MAX_QUEUE_SIZE 32768
 /* vhost-user queue indices fit in 8 bits. */
 #define MAX_NUM_QUEUES 256
+/* --poll-us: polling after a wake-up, at most 100 ms. */
+#define DEFAULT_POLL_US 50
+#define MAX_POLL_US 100000
 
 static struct blk_options options = {
 	.num_queues = 1,
 	.queue_size = DEFAULT_QUEUE_SIZE,
+	.poll_us = DEFAULT_POLL_US,
 };
 
 static int set_blk_file(void *ctx, const char *value)
@@ -84,6 +88,12 @@ static int set_threads(void *ctx, const char *value)
 			    &((struct blk_options *)ctx)->threads);
 }
 
+static int set_poll_us(void *ctx, const char *value)
+{
+	return set_unsigned(value, 0, MAX_POLL_US,
+			    &((struct blk_options *)ctx)->poll_us);
+}
+
 static int set_queue_size(void *ctx, const char *value)
 {
 	struct blk_options *o = ctx;
@@ -123,6 +133,9 @@ static const struct daemon_option blk_option_list[] = {
 	  set_threads },
 	{ "poll", NULL, "busy-poll the rings instead of waiting for kicks",
 	  set_poll },
+	{ "poll-us", "N", "without --poll: after a wake-up, keep polling the "
+	  "rings for up to N microseconds without a request (adaptive; "
+	  "default 50, 0: never)", set_poll_us },
 	{ "cache", "MODE", "none (O_DIRECT) or writeback (default)",
 	  set_cache },
 	{ 0 }

@@ -6,7 +6,8 @@
  * type, the data length, the sector range (with overflow), the status
  * byte's presence, every discard/write-zeroes segment. Reads, writes,
  * flushes and fallocate() calls go through the worker's io_uring and are
- * finished by blk_slot_complete_io() when their completion is reaped.
+ * finished by blk_slot_complete_io() when their completion is reaped;
+ * reads, writes and flushes of a file kept in memory are done at once.
  */
 #include <endian.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "blk.h"
 
@@ -142,27 +144,61 @@ static bool direct_ok(const struct blk_slot *slot, unsigned int align)
 	return true;
 }
 
+static uint8_t submit_rw(struct blk_slot *slot);
+
+/* A read or write of a file kept in memory, done at once on this thread
+ * (see backing.h). Returns the status. */
+static uint8_t rw_in_memory(struct blk_slot *slot, int fd, off_t offset,
+			    int flags)
+{
+	const struct backing *b = &slot->queue->blk->backing;
+	ssize_t n;
+
+	do {
+		if (slot->type == VIRTIO_BLK_T_OUT)
+			n = pwritev2(fd, slot->iov, (int)slot->niov, offset,
+				     flags);
+		else
+			n = preadv2(fd, slot->iov, (int)slot->niov, offset,
+				    flags);
+	} while (n < 0 && errno == EINTR);
+	/* As in blk_slot_complete_io(): O_DIRECT refused, once more
+	 * cached. */
+	if (n < 0 && errno == EINVAL && !slot->use_buffered && b->direct) {
+		slot->use_buffered = true;
+		return submit_rw(slot);
+	}
+	if (n < 0 || (size_t)n != slot->data_len)
+		return VIRTIO_BLK_S_IOERR;
+	return VIRTIO_BLK_S_OK;
+}
+
+/* Returns the status when the request is done at once, 0xff when it went
+ * to the ring. */
 static uint8_t submit_rw(struct blk_slot *slot)
 {
 	struct blk_device *blk = slot->queue->blk;
 	const struct backing *b = &blk->backing;
-	struct io_uring_sqe *sqe = get_sqe(slot);
+	struct io_uring_sqe *sqe;
 	int fd = slot->use_buffered ? b->fd_buffered : b->fd;
 	uint64_t offset = slot->sector << VIRTIO_BLK_SECTOR_SHIFT;
+	bool write = slot->type == VIRTIO_BLK_T_OUT;
 	int flags = 0;
 
+	/* Write-through cache mode: the write is stable when it
+	 * completes. */
+	if (write && !__atomic_load_n(&blk->writeback, __ATOMIC_RELAXED))
+		flags = RWF_DSYNC;
+	if (b->in_memory)
+		return rw_in_memory(slot, fd, (off_t)offset, flags);
+	sqe = get_sqe(slot);
 	if (!sqe)
 		return VIRTIO_BLK_S_IOERR;
-	if (slot->type == VIRTIO_BLK_T_OUT) {
-		/* Write-through cache mode: the write is stable when it
-		 * completes. */
-		if (!__atomic_load_n(&blk->writeback, __ATOMIC_RELAXED))
-			flags = RWF_DSYNC;
+	if (write)
 		io_uring_prep_writev2(sqe, fd, slot->iov, slot->niov, offset,
 				      flags);
-	} else {
+	else
 		io_uring_prep_readv(sqe, fd, slot->iov, slot->niov, offset);
-	}
 	return 0xff;
 }
 
@@ -209,6 +245,11 @@ static uint8_t start_flush(struct blk_slot *slot)
 
 	if (blk->backing.kind == BACKING_NULL)
 		return VIRTIO_BLK_S_OK;
+	/* io_uring always hands fsync to a kernel thread; in memory it
+	 * has nothing to wait for. */
+	if (blk->backing.in_memory)
+		return fdatasync(blk->backing.fd) < 0 ? VIRTIO_BLK_S_IOERR :
+							VIRTIO_BLK_S_OK;
 	sqe = get_sqe(slot);
 	if (!sqe)
 		return VIRTIO_BLK_S_IOERR;
@@ -440,10 +481,10 @@ static void begin(struct blk_queue *q, struct vhostdev_req *req)
 		finish(slot, status);
 }
 
-void blk_queue_serve(struct blk_queue *q)
+unsigned int blk_queue_serve(struct blk_queue *q)
 {
 	struct blk_worker *w = q->worker;
-	unsigned int errors = 0;
+	unsigned int errors = 0, taken = 0;
 
 	/* Every slot busy cannot happen with a ring no larger than the slot
 	 * count; should it, the rest waits in the ring. */
@@ -459,10 +500,12 @@ void blk_queue_serve(struct blk_queue *q)
 			continue;
 		}
 		begin(q, req);
+		taken++;
 	}
 	if (io_uring_sq_ready(&w->ring))
 		io_uring_submit(&w->ring);
 	blk_queue_flush_notify(q);
+	return taken;
 }
 
 void blk_slot_complete_io(struct blk_slot *slot, int res)

@@ -3,8 +3,10 @@
  * vhostdev-blk's worker threads. Each owns some detached queues and one
  * io_uring, and waits in poll() on the queues' fds, the ring's completion
  * eventfd and its own wake eventfd (or, with --poll, spins over the rings
- * with guest kicks turned off). Completions are reaped on the thread that
- * submitted them, so a queue is only ever touched by its worker.
+ * with guest kicks turned off). After each wake-up it keeps polling for a
+ * while (--poll-us, adaptive) before it sleeps again. Completions are
+ * reaped on the thread that submitted them, so a queue is only ever
+ * touched by its worker.
  *
  * Quiesce handshake: the control thread's quiesce callback raises a flag
  * with a new generation number and wakes every worker; each finishes
@@ -18,12 +20,51 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blk.h"
 
 /* --poll with no ring running: how long a worker sleeps between looks. */
 #define POLL_IDLE_WAIT_MS 100
+/* --poll: passes between reads of the kick eventfds. With kicks
+ * suppressed they only hold the odd kick the guest sent anyway and the
+ * library's wake-ups, and each read is a system call; the rings themselves
+ * are looked at on every pass. */
+#define POLL_KICK_CHECK_PASSES 256
+/* --poll: one idle pass in this many yields the CPU to other threads; the
+ * rest only pause briefly. A yield per pass cost more than the pass. */
+#define POLL_YIELD_PASSES 64
+/* --poll: rings idle for this long put the worker to sleep until a kick.
+ * A guest that keeps requests coming never lets that happen; a disk left
+ * idle, or a worker whose CPU other threads want (and which would
+ * otherwise spend its share spinning), gives the CPU back. A wake-up
+ * costs some 30 us: polling for longer than a few of them buys nothing. */
+#define POLL_IDLE_SLEEP_US 200
+/* Interrupt mode: the shortest polling window after a wake-up; one that
+ * shrinks below it stops, and one that grows starts from it. */
+#define SPIN_MIN_NS 1000u
+
+/* Tells the CPU this is a spin loop: saves power and lets the other
+ * hyperthread of the core run. */
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 struct io_uring_sqe *blk_worker_get_sqe(struct blk_worker *w)
 {
@@ -118,16 +159,24 @@ static void quiesce_point(struct blk_worker *w, unsigned int *acked_gen)
 		w->queues[i]->kicks_off = false;
 }
 
-/* --poll: one pass over the rings and the completions. Returns whether
- * anything happened; *ready tells whether any queue runs at all. */
-static bool poll_pass(struct blk_worker *w, bool *ready)
+/* Quiesce or shutdown wanted: polling must stop. */
+static bool stop_requested(struct blk_device *blk)
 {
-	bool busy = reap(w) > 0;
+	return __atomic_load_n(&blk->quiesced, __ATOMIC_ACQUIRE) ||
+	       __atomic_load_n(&blk->shutdown, __ATOMIC_ACQUIRE);
+}
+
+/* One pass over the completions and every running ring, with guest kicks
+ * suppressed (the caller polls). check_kicks also reads the kick eventfds.
+ * Returns whether anything happened; *ready tells whether any queue runs
+ * at all. */
+static bool poll_rings(struct blk_worker *w, bool check_kicks, bool *ready)
+{
+	bool busy = w->inflight && reap(w) > 0;
 
 	*ready = false;
 	for (unsigned int i = 0; i < w->nqueues; i++) {
 		struct blk_queue *q = w->queues[i];
-		unsigned int before = q->nfree;
 
 		if (!vhostdev_queue_is_ready(q->vq))
 			continue;
@@ -136,13 +185,28 @@ static bool poll_pass(struct blk_worker *w, bool *ready)
 			vhostdev_queue_set_notification(q->vq, 0);
 			q->kicks_off = true;
 		}
-		/* Consumes kicks the guest sent anyway and the library's own
-		 * wake-ups, then looks at the ring whatever they said. */
-		vhostdev_queue_process(q->vq);
-		blk_queue_serve(q);
-		busy |= q->nfree != before;
+		if (check_kicks)
+			vhostdev_queue_process(q->vq);
+		/* Requests done at once (null or in-memory backing) leave
+		 * the free slot count as it was: count what was taken. */
+		busy |= blk_queue_serve(q) > 0;
 	}
 	return busy;
+}
+
+/* Polling ends: kicks on again, then one more look at each ring, as
+ * buffers made available while they were off sent no kick. */
+static void stop_polling(struct blk_worker *w)
+{
+	for (unsigned int i = 0; i < w->nqueues; i++) {
+		struct blk_queue *q = w->queues[i];
+
+		if (!q->kicks_off)
+			continue;
+		vhostdev_queue_set_notification(q->vq, 1);
+		q->kicks_off = false;
+		blk_queue_serve(q);
+	}
 }
 
 /* Waits for a kick, a completion or a wake-up (at most timeout_ms, -1
@@ -151,8 +215,11 @@ static void event_pass(struct blk_worker *w, struct pollfd *pfd,
 		       int timeout_ms)
 {
 	unsigned int n = w->nqueues;
+	uint64_t start = now_ns();
+	int r = poll(pfd, n + 2, timeout_ms);
 
-	if (poll(pfd, n + 2, timeout_ms) <= 0)
+	w->slept_ns = now_ns() - start;
+	if (r <= 0)
 		return;
 	if (pfd[n].revents)
 		clear_eventfd(w->wake_fd);
@@ -165,13 +232,92 @@ static void event_pass(struct blk_worker *w, struct pollfd *pfd,
 			vhostdev_queue_process(w->queues[i]->vq);
 }
 
+/* Sizes the polling window from the idle time before the last wake-up
+ * (window polled, then slept): had it been under --poll-us, a longer
+ * window would have caught the request without a kick or a sleep; a sleep
+ * longer than --poll-us means the polling bought nothing. */
+static void adapt_window(struct blk_worker *w)
+{
+	uint64_t max = (uint64_t)w->blk->opt.poll_us * 1000;
+
+	if (w->slept_ns > max) {
+		w->spin_ns /= 2;
+		if (w->spin_ns < SPIN_MIN_NS)
+			w->spin_ns = 0;
+	} else if (w->spin_ns + w->slept_ns < max) {
+		w->spin_ns = w->spin_ns ? w->spin_ns * 2 : SPIN_MIN_NS;
+		if (w->spin_ns > max)
+			w->spin_ns = max;
+	}
+}
+
+/* Interrupt mode, after a wake-up: requests come in bursts, and the next
+ * often arrives within microseconds. Keep serving with kicks suppressed
+ * until the rings have been idle for the window, which saves the guest a
+ * kick and us a wake-up per batch. An idle disk costs nothing: polling
+ * only follows a wake-up, and the window shrinks to zero when the sleeps
+ * after it are long. */
+static void poll_after_wake(struct blk_worker *w)
+{
+	uint64_t last_work;
+	bool ready;
+
+	adapt_window(w);
+	if (!w->spin_ns)
+		return;
+	last_work = now_ns();
+	while (!stop_requested(w->blk)) {
+		if (poll_rings(w, false, &ready)) {
+			last_work = now_ns();
+			continue;
+		}
+		if (!ready || now_ns() - last_work >= w->spin_ns)
+			break;
+		cpu_relax();
+	}
+	stop_polling(w);
+}
+
+/* --poll: one pass; between idle passes the CPU pauses, and now and then
+ * yields to other threads without giving up the polling. Rings idle for
+ * POLL_IDLE_SLEEP_US: kicks on, and sleep until one comes. */
+static void poll_pass(struct blk_worker *w, struct pollfd *pfd)
+{
+	bool check_kicks = ++w->passes % POLL_KICK_CHECK_PASSES == 0;
+	bool ready;
+	uint64_t now;
+
+	if (poll_rings(w, check_kicks, &ready)) {
+		w->last_work_ns = 0;
+		return;
+	}
+	if (!ready) {
+		/* No ring to poll (no front end yet): sleep until the
+		 * library wakes a queue, or look again soon. */
+		event_pass(w, pfd, POLL_IDLE_WAIT_MS);
+		return;
+	}
+	now = now_ns();
+	if (!w->last_work_ns) {
+		w->last_work_ns = now;
+	} else if (now - w->last_work_ns >= POLL_IDLE_SLEEP_US * 1000ull) {
+		stop_polling(w);
+		event_pass(w, pfd, -1);
+		w->last_work_ns = 0;
+		return;
+	}
+	if (w->passes % POLL_YIELD_PASSES == 0)
+		sched_yield();
+	else
+		cpu_relax();
+}
+
 static void *worker_main(void *arg)
 {
 	struct blk_worker *w = arg;
 	struct blk_device *blk = w->blk;
 	unsigned int n = w->nqueues, acked_gen = 0;
 	struct pollfd pfd[n + 2];
-	bool ready;
 
 	for (unsigned int i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){
@@ -186,17 +332,12 @@ static void *worker_main(void *arg)
 			quiesce_point(w, &acked_gen);
 			continue;
 		}
-		if (!blk->opt.poll) {
+		if (blk->opt.poll) {
+			poll_pass(w, pfd);
+		} else {
 			event_pass(w, pfd, -1);
-		} else if (!poll_pass(w, &ready)) {
-			/* No ring to poll (no front end yet): sleep until
-			 * the library wakes a queue, or look again soon.
-			 * Rings idle: let other threads run between
-			 * passes, without giving up the polling. */
-			if (!ready)
-				event_pass(w, pfd, POLL_IDLE_WAIT_MS);
-			else
-				sched_yield();
+			if (blk->opt.poll_us)
+				poll_after_wake(w);
 		}
 	}
 	drain(w);
@@ -235,6 +376,7 @@ static int worker_init(struct blk_device *blk, struct blk_worker *w)
 	int r;
 
 	w->blk = blk;
+	w->spin_ns = (uint64_t)blk->opt.poll_us * 1000;
 	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	w->ring_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->wake_fd < 0 || w->ring_event_fd < 0)

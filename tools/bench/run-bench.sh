@@ -9,7 +9,9 @@
 # figures only, asserts nothing. QUICK=1: one short round.
 #
 # Knobs (environment): ROUNDS, RUNTIME (seconds per run), DEPTHS, MODES,
-# BACKINGS (shm null), SIZE_MB, DAEMON_CPU, BENCH_CPU, RW.
+# BACKINGS (shm null), SIZE_MB, DAEMON_CPU, BENCH_CPU, RW; OURS_ARGS (more
+# vhostdev-blk options, e.g. --poll-us=0), QSD_POLL_NS (poll mode) and
+# QSD_INTERRUPT_POLL_NS (interrupt mode) for QEMU's iothread.
 set -u
 
 builddir=${abs_top_builddir:-$(pwd)}
@@ -85,9 +87,12 @@ start_daemon() {
 		esac
 		poll=
 		[ "$3" = poll ] && poll=--poll
+		# vhostdev-blk polls for up to --poll-us (50) after each
+		# wake-up in interrupt mode too, unless OURS_ARGS says.
 		# shellcheck disable=SC2086
 		$pin_daemon "$blk" --socket-path="$sock" --blk-file="$spec" \
-			--cache=writeback $poll >"$tmp/daemon.log" 2>&1 &
+			--cache=writeback $poll ${OURS_ARGS:-} \
+			>"$tmp/daemon.log" 2>&1 &
 		;;
 	qsd)
 		case $2 in
@@ -95,8 +100,9 @@ start_daemon() {
 		null) dev="driver=null-co,size=$size,read-zeroes=${ZEROES:-off}" ;;
 		esac
 		# QEMU's polling lives in the iothread: adaptive up to
-		# poll-max-ns in poll mode, off in interrupt mode.
-		pollns=0
+		# poll-max-ns in poll mode, off in interrupt mode unless
+		# QSD_INTERRUPT_POLL_NS says.
+		pollns=${QSD_INTERRUPT_POLL_NS:-0}
 		[ "$3" = poll ] && pollns=${QSD_POLL_NS:-32768}
 		# shellcheck disable=SC2086
 		$pin_daemon "$qsd" \
@@ -163,6 +169,9 @@ median() {
 
 echo "vhostdev-bench $RW 4 KiB, ${RUNTIME}s per run, $ROUNDS round(s)," \
 	"daemon on CPU ${DAEMON_CPU:-any}, bench on CPU ${BENCH_CPU:-any}"
+echo "vhostdev-blk options: ${OURS_ARGS:-(defaults)}; qsd poll-max-ns:" \
+	"interrupt ${QSD_INTERRUPT_POLL_NS:-0}, poll ${QSD_POLL_NS:-32768};" \
+	"load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 failed=0
 for backing in $BACKINGS; do
 	for depth in $DEPTHS; do
@@ -214,5 +223,6 @@ for backing in $BACKINGS; do
 	done
 done
 echo "(latencies in us; k+c = kicks + calls per request; cpu = daemon" \
-	"CPU us per request)"
+	"CPU us per request; load average at the end:" \
+	"$(cut -d' ' -f1-3 /proc/loadavg))"
 [ "$failed" = 0 ] || die "$failed run(s) failed"
