@@ -3,7 +3,7 @@
 # after vg_init with crash_ring set to split or packed: vhostdev-blk is
 # killed with SIGKILL (and, mixed in, stopped with SIGTERM) at random
 # moments and started again while the guest writes and verifies the whole
-# disk (blk-crash-guest.sh). QEMU reconnects and hands the new process the
+# disk (blk-verify-guest.sh). QEMU reconnects and hands the new process the
 # in-flight region, from which it must resubmit what the dead one held.
 # Passes when the guest saw no error and every block verified, the image
 # holds the guest's last pattern, and the daemon logs show resubmitted
@@ -13,7 +13,7 @@
 # of each kind are made (default 20 and 6); VHOSTDEV_CRASH_SEED repeats a
 # run's random moments (each run logs its seed).
 . "$vg_here/blk-common.sh"
-vg_guest_script "$vg_here/blk-crash-guest.sh"
+vg_guest_script "$vg_here/blk-verify-guest.sh"
 
 crash_kills=${VHOSTDEV_CRASH_KILLS:-20}
 crash_terms=${VHOSTDEV_CRASH_TERMS:-6}
@@ -57,7 +57,7 @@ fi
 sock=$vg_sockdir/disk.sock
 truncate -s 16M "$img" || vg_fail "truncate failed"
 daemon_args=("$vg_blk" --socket-path="$sock" --verbose --blk-file="$img"
-	--serial=blkcrash)
+	--serial=blkverify)
 # The second --verbose logs every vhost-user message and each queue start,
 # which tells when the guest's I/O runs again after a restart.
 daemon_args+=(--verbose)
@@ -114,7 +114,7 @@ vg_send stop
 vg_wait_verdict
 blk_stop disk
 
-want=$(blk_guest_md5 blkcrash)
+want=$(blk_guest_md5 blkverify)
 got=$(md5sum <"$img")
 [ -n "$want" ] && [ "${got%% *}" = "$want" ] ||
 	vg_fail "the image holds ${got%% *}, the guest's last pattern is '$want'"
@@ -135,6 +135,6 @@ elif [ "$resubmits" = 0 ]; then
 	vg_log "note: no kill found a request in flight (no frozen kills here)"
 fi
 read -r _ _ passes verified < <(tr -d '\r' <"$vg_console" |
-	grep '^blk-verified blkcrash ')
+	grep '^blk-verified blkverify ')
 vg_log "RESULT $crash_ring: $kills SIGKILL ($frozen on a frozen file system) + $terms SIGTERM restarts survived; $resubmits restarts resubmitted $requests request(s); guest: $passes passes, $verified MiB verified"
 vg_pass

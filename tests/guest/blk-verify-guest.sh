@@ -1,17 +1,21 @@
 # SPDX-License-Identifier: MIT
-# Guest side of blk-crash-split.test and blk-crash-packed.test: the disk
-# with serial blkcrash is written and verified, all of it, in passes, while
-# the host kills (SIGKILL) and restarts (SIGTERM) its back end at random
-# moments. The pattern is one random chunk per MiB of disk, made once; pass
-# P puts chunk (M + P) mod N on MiB M, so every pass changes every MiB and
-# a lost or stale write reads back as the wrong chunk. Several workers
-# write and verify with O_DIRECT at once, and flush after each MiB (the
-# back end's fsync takes long enough to be caught by a signal), so that
-# requests are in flight when the back end dies; a failed request shows
-# as a dd error. The passes
-# go on until the host sends "stop"; the last one is complete, and the
-# hash of what it left on the disk is printed for the host to check the
-# image against.
+# Guest side of the blk-crash-*.test and blk-migrate-*.test: the disk
+# with serial blkverify is written and verified, all of it, in passes,
+# while the host kills and restarts its back end, or migrates the guest.
+# The pattern is one random chunk per MiB of disk, made once; pass P puts
+# chunk (M + P) mod N on MiB M, so every pass changes every MiB and a lost
+# or stale write reads back as the wrong chunk. Several workers write and
+# verify with O_DIRECT at once, and flush after each MiB (the back end's
+# fsync takes long enough to be caught by a signal), so that requests are
+# in flight when the back end dies; a failed request shows as a dd error.
+#
+# After pass 1 the guest announces step "loaded" and goes on with passes
+# until the host sends "stop"; the last pass is complete, and the hash of
+# what it left on the disk is printed for the host to check the image
+# against. With verify_idle=1 on the kernel command line, the guest
+# instead announces step "idle" after pass 1 and does nothing until the
+# host sends "resume"; it then checks that the disk still holds pass 1
+# before the passes go on.
 . /lib/vhostdev/guest-lib.sh
 
 MIB=1048576
@@ -19,9 +23,9 @@ WORKERS=${crash_workers:-8}
 guest_open_host_channel
 dev=
 for sys in /sys/block/vd*; do
-	[ "$(cat "$sys/serial" 2>/dev/null)" = blkcrash ] && dev=/dev/${sys##*/}
+	[ "$(cat "$sys/serial" 2>/dev/null)" = blkverify ] && dev=/dev/${sys##*/}
 done
-[ -n "$dev" ] || guest_fail "no disk with serial blkcrash"
+[ -n "$dev" ] || guest_fail "no disk with serial blkverify"
 mib=$(($(cat /sys/block/${dev#/dev/}/size) / 2048))
 [ "$mib" -ge "$WORKERS" ] && [ $((mib % WORKERS)) -eq 0 ] ||
 	guest_fail "$dev has $mib MiB, not a multiple of $WORKERS workers"
@@ -35,14 +39,15 @@ while [ $i -lt $mib ]; do
 	i=$((i + 1))
 done
 
-# worker W PASS: writes its share, one MiB at a time, then reads each MiB
-# back and compares it with the chunk it must hold. A failure leaves a
-# file /tmp/bad.* saying what went wrong; each verified MiB adds a line to
-# /tmp/ok.W.
+# worker W PASS [check]: writes its share, one MiB at a time (unless
+# "check" says to only read), then reads each MiB back and compares it with
+# the chunk it must hold. A failure leaves a file /tmp/bad.* saying what
+# went wrong; each verified MiB adds a line to /tmp/ok.W.
 worker()
 {
 	first=$(($1 * share))
 	i=$first
+	[ "$3" = check ] && i=$((first + share))
 	while [ $i -lt $((first + share)) ]; do
 		dd if=/tmp/chunk.$(((i + $2) % mib)) of=$dev bs=128k \
 			seek=$((i * 8)) oflag=direct conv=notrunc,fsync \
@@ -65,12 +70,12 @@ worker()
 	done
 }
 
-# A pass is complete when every worker verified all of its share.
+# run_pass PASS [check]: complete when every worker verified its share.
 run_pass()
 {
 	w=0 pids=
 	while [ $w -lt $WORKERS ]; do
-		worker $w "$1" &
+		worker $w "$1" "$2" &
 		pids="$pids $!"
 		w=$((w + 1))
 	done
@@ -86,6 +91,12 @@ rm -f /tmp/ok.* /tmp/bad.* /tmp/stop
 pass=1
 run_pass $pass
 guest_note "pass 1 verified"
+if [ "${verify_idle:-}" = 1 ]; then
+	guest_step idle
+	guest_wait_host resume 300
+	run_pass 1 check
+	guest_note "pass 1 read back after the host's resume"
+fi
 # The host's "stop" is read aside, so that the passes never wait for it.
 (
 	while read -r line <&3; do
@@ -107,10 +118,10 @@ if dmesg | grep -i -E 'I/O error|blk_update_request|critical medium'; then
 fi
 verified=$(cat /tmp/ok.* | wc -l)
 guest_note "$pass passes, $verified MiB verified, no I/O error in dmesg"
-echo "blk-verified blkcrash $pass $verified"
+echo "blk-verified blkverify $pass $verified"
 i=0
 while [ $i -lt $mib ]; do
 	cat /tmp/chunk.$(((i + pass) % mib))
 	i=$((i + 1))
 done >/tmp/final
-echo "blk-md5 blkcrash $(md5sum </tmp/final | cut -d' ' -f1)"
+echo "blk-md5 blkverify $(md5sum </tmp/final | cut -d' ' -f1)"
