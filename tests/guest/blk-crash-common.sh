@@ -78,6 +78,24 @@ crash_sleep()
 	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
 }
 
+# crash_wait_blocked PID: waits (up to 5 s) until a thread of PID sleeps
+# uninterruptibly, as io_uring's workers do on a write to a frozen file
+# system; the guest may be reading when the freeze starts.
+crash_wait_blocked()
+{
+	local left=50 stat
+	while [ "$left" -gt 0 ]; do
+		for stat in /proc/"$1"/task/*/stat; do
+			read -r stat 2>/dev/null <"$stat" || continue
+			stat=${stat##*) }
+			[ "${stat%% *}" = D ] && return 0
+		done
+		left=$((left - 1))
+		sleep 0.1
+	done
+	return 1
+}
+
 kills=0 terms=0 frozen=0
 while [ $((kills + terms)) -lt $((crash_kills + crash_terms)) ]; do
 	crash_sleep
@@ -90,7 +108,9 @@ while [ $((kills + terms)) -lt $((crash_kills + crash_terms)) ]; do
 		if [ -n "$crash_mnt" ] && [ $((kills % 4)) = 3 ]; then
 			fsfreeze -f "$crash_mnt" ||
 				vg_fail "could not freeze $crash_mnt"
-			sleep 0.5
+			crash_wait_blocked "${vg_daemon_pid[disk]}" ||
+				vg_log "no write of the daemon blocked within 5 s"
+			sleep 0.3
 			kill -KILL "${vg_daemon_pid[disk]}"
 			sleep 0.2
 			fsfreeze -u "$crash_mnt" ||

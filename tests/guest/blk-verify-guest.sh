@@ -19,7 +19,7 @@
 . /lib/vhostdev/guest-lib.sh
 
 MIB=1048576
-WORKERS=${crash_workers:-8}
+WORKERS=${verify_workers:-8}
 guest_open_host_channel
 dev=
 for sys in /sys/block/vd*; do
