@@ -9,8 +9,10 @@
 # (LOG_SHMFD, VHOST_F_LOG_ALL) keeps those pages from being lost; without
 # load it waits, and checks after the migration that the disk still holds
 # what it wrote. After the migration the guest goes on verifying on the
-# destination; the image must end up holding its last pattern. The test
-# logs the downtime QEMU reports.
+# destination; the image must end up holding its last pattern. Under load
+# the guest migrates three times (there and back and there again:
+# VHOSTDEV_MIGRATE_ROUNDS changes it). The test logs the downtime QEMU
+# reports for each migration.
 . "$vg_here/blk-common.sh"
 vg_guest_script "$vg_here/blk-verify-guest.sh"
 trap 'vg_qemu_dest_kill; vg_cleanup' EXIT
@@ -34,40 +36,65 @@ migrate_disk_args()
 		-device vhost-user-blk-pci,chardev=disk
 }
 
-migrate_daemon src
-migrate_daemon dst
-# shellcheck disable=SC2046 # the words are built without spaces
-vg_qemu_start $(migrate_disk_args src)
-# shellcheck disable=SC2046
-vg_qemu_start_incoming "unix:$vg_sockdir/migrate.sock" \
-	$(migrate_disk_args dst)
+# migrate_wait_passes N: waits until the console of the QEMU the guest is
+# in now shows N passes verified there.
+migrate_wait_passes()
+{
+	while [ "$(tr -d '\r' <"$vg_console" |
+		grep -c '^guest: pass [0-9]* verified')" -lt "$1" ]; do
+		vg_console_has "VHOSTDEV-GUEST-RESULT: FAIL" &&
+			vg_fail "the guest failed after migrating"
+		vg_qemu_reap && vg_fail "QEMU exited"
+		vg_check
+		sleep 0.2
+	done
+}
 
+# Under load the guest goes back and forth: each migration is another
+# chance for a page the daemon wrote to be missed.
+rounds=${VHOSTDEV_MIGRATE_ROUNDS:-1}
+[ "$migrate_load" = 1 ] && rounds=${VHOSTDEV_MIGRATE_ROUNDS:-3}
+migrate_daemon a
+# shellcheck disable=SC2046 # the words are built without spaces
+vg_qemu_start $(migrate_disk_args a)
 if [ "$migrate_load" = 1 ]; then
 	vg_wait_step loaded
-	# Into the middle of a pass. A migration at full speed takes about a
-	# second here; at 32 MB/s the source daemon has several seconds of
-	# writing guest memory while QEMU copies it.
-	sleep 1
-	vg_hmp "migrate_set_parameter max-bandwidth 32M"
 else
 	vg_wait_step idle
 fi
-vg_migrate "unix:$vg_sockdir/migrate.sock" 180
-vg_qemu_switch_to_dest
-blk_stop src
-[ "$migrate_load" = 1 ] || vg_send resume
-
-# Two complete passes on the destination before the guest may stop.
-while [ "$(tr -d '\r' <"$vg_console" | grep -c '^guest: pass [0-9]* verified')" -lt 2 ]; do
-	vg_console_has "VHOSTDEV-GUEST-RESULT: FAIL" &&
-		vg_fail "the guest failed on the destination"
-	vg_qemu_reap && vg_fail "the destination QEMU exited"
-	vg_check
-	sleep 0.2
+cur=a downtimes=
+for round in $(seq "$rounds"); do
+	next=b
+	[ "$cur" = b ] && next=a
+	migrate_daemon "$next"
+	uri=unix:$vg_sockdir/migrate-$round.sock
+	# shellcheck disable=SC2046
+	vg_qemu_start_incoming "$uri" $(migrate_disk_args "$next")
+	vg_wait_listening "${uri#unix:}"
+	if [ "$migrate_load" = 1 ]; then
+		# Into the middle of a pass. A migration at full speed takes
+		# about a second here; at 32 MB/s the source daemon writes
+		# guest memory for several seconds while QEMU copies it.
+		sleep 1
+		vg_hmp "migrate_set_parameter max-bandwidth 32M"
+	fi
+	vg_migrate "$uri" 180
+	downtimes="$downtimes ${vg_migrate_downtime:-?}"
+	vg_qemu_switch_to_dest
+	blk_stop "$cur"
+	cur=$next
+	if [ "$migrate_load" = 1 ]; then
+		migrate_wait_passes 1
+	else
+		vg_send resume
+	fi
 done
+
+# Two complete passes on the last destination before the guest may stop.
+migrate_wait_passes 2
 vg_send stop
 vg_wait_verdict
-blk_stop dst
+blk_stop "$cur"
 
 want=$(blk_guest_md5 blkverify)
 got=$(md5sum <"$img")
@@ -77,9 +104,12 @@ vg_log "the image holds the guest's last pattern"
 
 # QEMU gave the source daemon a log to mark its writes to guest memory in;
 # without it QEMU would have refused to migrate at all.
-grep -q "SET_LOG_BASE" "$vg_work/src.log" ||
-	vg_fail "the source daemon never got a dirty log (SET_LOG_BASE)"
+for id in a b; do
+	[ "$id" = b ] && [ "$rounds" -lt 2 ] && break
+	grep -q "SET_LOG_BASE" "$vg_work/$id.log" ||
+		vg_fail "source daemon $id never got a dirty log (SET_LOG_BASE)"
+done
 read -r _ _ passes verified < <(tr -d '\r' <"$vg_console" |
 	grep '^blk-verified blkverify ')
-vg_log "RESULT migrate load=$migrate_load: downtime ${vg_migrate_downtime:-?} ms; guest: $passes passes, $verified MiB verified (before and after)"
+vg_log "RESULT migrate load=$migrate_load: $rounds migration(s), downtime(s)$downtimes ms; guest: $passes passes, $verified MiB verified (before and after)"
 vg_pass

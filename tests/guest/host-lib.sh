@@ -499,25 +499,29 @@ vg_pass()
 vg_dest_pid=
 vg_dest_console=
 vg_dest_reader=
+vg_dest_count=0
 vg_migrate_downtime=
 
 # vg_qemu_start_incoming URI [QEMU ARGS...]: starts a second QEMU, the
 # destination of a live migration, waiting at URI (-incoming). Its machine
 # must be the source's (the options of vg_qemu_start) and its devices
-# given in the same order. Its console goes to console-dest.log, its host
-# channel and monitor to FIFOs of their own (ctl-dest, mon-dest) until
-# vg_qemu_switch_to_dest makes it the QEMU the harness talks to.
+# given in the same order. Its console goes to console-dest-N.log (N counts
+# the destinations of the test), its host channel and monitor to FIFOs of
+# their own (ctl-dest-N, mon-dest-N) until vg_qemu_switch_to_dest makes it
+# the QEMU the harness talks to.
 vg_qemu_start_incoming()
 {
-	local accel=${VHOSTDEV_QEMU_ACCEL:-tcg} uri=$1
+	local accel=${VHOSTDEV_QEMU_ACCEL:-tcg} uri=$1 d
 	shift
-	vg_dest_console=$vg_work/console-dest.log
+	vg_dest_count=$((vg_dest_count + 1))
+	d=$vg_work/dest-$vg_dest_count
+	vg_dest_console=$vg_work/console-dest-$vg_dest_count.log
 	: >"$vg_dest_console"
-	rm -f "$vg_work"/ctl-dest.* "$vg_work"/mon-dest.*
-	mkfifo "$vg_work/ctl-dest.in" "$vg_work/ctl-dest.out" \
-		"$vg_work/mon-dest.in" "$vg_work/mon-dest.out" ||
+	rm -f "$d".ctl.* "$d".mon.*
+	mkfifo "$d.ctl.in" "$d.ctl.out" "$d.mon.in" "$d.mon.out" ||
 		vg_fail "mkfifo failed"
-	echo "=== $(date +%T) destination: $*" >>"$vg_work/qemu-dest.log"
+	echo "=== $(date +%T) destination $vg_dest_count: $*" \
+		>>"$vg_work/qemu-dest.log"
 	"$vg_qemu_bin" \
 		-M pc,memory-backend=vg-mem,accel=$accel \
 		-object memory-backend-memfd,id=vg-mem,size=256M,share=on \
@@ -525,12 +529,14 @@ vg_qemu_start_incoming()
 		-nodefaults -display none -vga none -nic none -no-reboot \
 		-kernel "$vg_kernel" -initrd "$vg_work/initrd" \
 		-append "console=ttyS0 panic=-1 vhostdev_test=$vg_name $vg_append" \
-		-serial "file:$vg_dest_console" -serial "pipe:$vg_work/ctl-dest" \
-		-monitor "pipe:$vg_work/mon-dest" -incoming "$uri" \
+		-serial "file:$vg_dest_console" -serial "pipe:$d.ctl" \
+		-monitor "pipe:$d.mon" -incoming "$uri" \
 		"$@" </dev/null >>"$vg_work/qemu-dest.log" 2>&1 &
 	vg_dest_pid=$!
-	exec 5<>"$vg_work/ctl-dest.in" 6<>"$vg_work/mon-dest.in"
-	cat "$vg_work/mon-dest.out" >>"$vg_work/monitor-dest.log" &
+	exec 5<>"$d.ctl.in" 6<>"$d.mon.in"
+	# Once it is the guest's, its answers are read where vg_migrate
+	# looks for them.
+	cat "$d.mon.out" >>"$vg_work/monitor.log" &
 	vg_dest_reader=$!
 	vg_log "started destination QEMU (pid $vg_dest_pid), console in $vg_dest_console"
 }
