@@ -7,7 +7,9 @@
 # in-flight region, from which it must resubmit what the dead one held.
 # Passes when the guest saw no error and every block verified, the image
 # holds the guest's last pattern, and the daemon logs show resubmitted
-# requests (else the kills never hit a request and proved nothing).
+# requests (else the kills never hit a request and proved nothing). That
+# last check needs the frozen kills described below; without them the
+# count is only logged.
 #
 # VHOSTDEV_CRASH_KILLS and VHOSTDEV_CRASH_TERMS change how many restarts
 # of each kind are made (default 20 and 6); VHOSTDEV_CRASH_SEED repeats a
@@ -156,5 +158,8 @@ elif [ "$resubmits" = 0 ]; then
 fi
 read -r _ _ passes verified < <(tr -d '\r' <"$vg_console" |
 	grep '^blk-verified blkverify ')
-vg_log "RESULT $crash_ring: $kills SIGKILL ($frozen on a frozen file system) + $terms SIGTERM restarts survived; $resubmits restarts resubmitted $requests request(s); guest: $passes passes, $verified MiB verified"
+vg_log "RESULT $crash_ring: $kills SIGKILL ($frozen on a frozen file" \
+	"system) + $terms SIGTERM restarts survived; $resubmits restarts" \
+	"resubmitted $requests request(s); guest: $passes passes," \
+	"$verified MiB verified"
 vg_pass

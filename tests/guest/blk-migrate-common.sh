@@ -111,5 +111,7 @@ for id in a b; do
 done
 read -r _ _ passes verified < <(tr -d '\r' <"$vg_console" |
 	grep '^blk-verified blkverify ')
-vg_log "RESULT migrate load=$migrate_load: $rounds migration(s), downtime(s)$downtimes ms; guest: $passes passes, $verified MiB verified (before and after)"
+vg_log "RESULT migrate load=$migrate_load: $rounds migration(s)," \
+	"downtime(s)$downtimes ms; guest: $passes passes, $verified MiB" \
+	"verified (before and after)"
 vg_pass
