@@ -150,11 +150,11 @@ fi
 resubmits=$(grep -c "resubmitting" "$vg_work/disk.log")
 requests=$(sed -n 's/.*resubmitting \([0-9]*\) request.*/\1/p' \
 	"$vg_work/disk.log" | awk '{ n += $1 } END { print n + 0 }')
-if [ -n "$crash_mnt" ]; then
+if [ "$frozen" -gt 0 ]; then
 	[ "$resubmits" -ge 1 ] ||
 		vg_fail "no restart found a request in flight: the tracking was not exercised"
 elif [ "$resubmits" = 0 ]; then
-	vg_log "note: no kill found a request in flight (no frozen kills here)"
+	vg_log "note: no restart found a request in flight (no frozen kills)"
 fi
 read -r _ _ passes verified < <(tr -d '\r' <"$vg_console" |
 	grep '^blk-verified blkverify ')
