@@ -33,8 +33,9 @@ vg_log "$crash_ring ring, $crash_kills SIGKILL and $crash_terms SIGTERM restarts
 crash_mnt=
 crash_fs_setup()
 {
-	[ "$(id -u)" = 0 ] || return 1
-	command -v mkfs.ext4 && command -v fsfreeze || return 1
+	[ "$(id -u)" = 0 ] || { echo "not root"; return 1; }
+	command -v mkfs.ext4 >/dev/null && command -v fsfreeze >/dev/null ||
+		{ echo "no mkfs.ext4 or fsfreeze"; return 1; }
 	truncate -s 64M "$vg_work/fs.img" &&
 		mkfs.ext4 -q -F "$vg_work/fs.img" &&
 		mkdir -p "$vg_work/mnt" &&
