@@ -768,6 +768,32 @@ START_TEST(stop_while_busy)
 }
 END_TEST
 
+/* SIGTERM while the front end is still connected and the queue runs, with
+ * debug logging: the device outlives the daemon object and logs as its
+ * queues stop, which once went through the freed daemon (a crash on
+ * exit). The daemon must still exit with status 0. _i: packed. */
+START_TEST(sigterm_while_connected)
+{
+	int status;
+
+	start(_i, 1, NULL, "--verbose", "--verbose", NULL);
+	ck_assert_int_eq(simple(T_IN, 0, NULL, 0, 512, NULL), S_OK);
+	kill(t.pid, SIGTERM);
+	ck_assert_int_eq(waitpid(t.pid, &status, 0), t.pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "daemon status %d", status);
+	for (unsigned int i = 0; i < t.nq; i++)
+		vhf_vq_free(t.vq[i]);
+	vhf_conn_free(t.chan);
+	vhf_conn_free(t.c);
+	vhf_mem_free(t.m);
+	unlink(t.img);
+	unlink(t.sock);
+	rmdir(t.dir);
+	memset(&t, 0, sizeof(t));
+}
+END_TEST
+
 /* A host block device (BLK_PROTO_DEVICE, a loop device of IMAGE_SIZE set
  * up by blk-loop.test): reads and writes, discard through the helper
  * thread's BLKDISCARD, write-zeroes with and without unmap through
@@ -839,6 +865,7 @@ int main(void)
 		tcase_add_loop_test(tc, config_and_resize, 0, 2);
 		tcase_add_loop_test(tc, stop_while_busy, 0, 4);
 		tcase_add_loop_test(tc, client_mode, 0, 2);
+		tcase_add_loop_test(tc, sigterm_while_connected, 0, 2);
 	}
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
