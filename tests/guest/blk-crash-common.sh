@@ -12,13 +12,13 @@
 # count is only logged.
 #
 # VHOSTDEV_CRASH_KILLS and VHOSTDEV_CRASH_TERMS change how many restarts
-# of each kind are made (default 20 and 6); VHOSTDEV_CRASH_SEED repeats a
+# of each kind are made (default 20 of each); VHOSTDEV_CRASH_SEED repeats a
 # run's random moments (each run logs its seed).
 . "$vg_here/blk-common.sh"
 vg_guest_script "$vg_here/blk-verify-guest.sh"
 
 crash_kills=${VHOSTDEV_CRASH_KILLS:-20}
-crash_terms=${VHOSTDEV_CRASH_TERMS:-6}
+crash_terms=${VHOSTDEV_CRASH_TERMS:-20}
 crash_seed=${VHOSTDEV_CRASH_SEED:-$$}
 RANDOM=$crash_seed
 vg_log "$crash_ring ring, $crash_kills SIGKILL and $crash_terms SIGTERM restarts, seed $crash_seed"
