@@ -21,7 +21,8 @@ log=$work.log
 	"$work" "$seeds" >"$log" 2>&1
 status=$?
 
-done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -n 1)
+# The last status line (DONE, or the last before a crash).
+done_line=$(grep -E '^#[0-9]+[[:space:]].* cov: ' "$log" | tail -n 1)
 execs=$(grep -E '^stat::number_of_executed_units:' "$log" |
 	sed 's/.*:[[:space:]]*//')
 cov=$(printf '%s\n' "$done_line" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
