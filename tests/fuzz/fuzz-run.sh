@@ -14,12 +14,14 @@ name=$(basename "$bin")
 
 mkdir -p "$work" "$artifacts" || exit 99
 log=$work.log
+started=$(date +%s)
 # -rss_limit_mb: ASan's shadow plus a few mapped guest regions stay far
 # below it; a harness that grows past it leaks.
 "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
 	-print_final_stats=1 -artifact_prefix="$artifacts/" \
 	"$work" "$seeds" >"$log" 2>&1
 status=$?
+elapsed=$(($(date +%s) - started))
 
 # The last status line (DONE, or the last before a crash).
 done_line=$(grep -E '^#[0-9]+[[:space:]].* cov: ' "$log" | tail -n 1)
@@ -29,7 +31,7 @@ cov=$(printf '%s\n' "$done_line" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
 ft=$(printf '%s\n' "$done_line" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
 corp=$(printf '%s\n' "$done_line" | sed -n 's/.* corp: \([^ ]*\).*/\1/p')
 crashes=$(find "$artifacts" -type f | wc -l)
-echo "$name: ${execs:-?} executions in ${seconds}s, cov ${cov:-?}," \
+echo "$name: ${execs:-?} executions in ${elapsed}s, cov ${cov:-?}," \
 	"ft ${ft:-?}, corpus ${corp:-?}, crashes $crashes"
 if [ "$status" != 0 ] || [ "$crashes" != 0 ]; then
 	echo "---- end of $log ----" >&2
