@@ -84,14 +84,21 @@ static int loop(struct adv_session *s)
 	return 0;
 }
 
+/* Entry i of the indirect table: the split layout, or for packed rings
+ * the packed one (id in place of next, flags last). */
 static void write_table(struct adv_session *s, unsigned int i, uint64_t addr,
 			uint32_t len, uint16_t flags, uint16_t next)
 {
-	struct vhf_desc *t = adv_ptr(s, TABLE + 16ull * i, 16);
+	void *t = adv_ptr(s, TABLE + 16ull * i, 16);
 
-	*t = (struct vhf_desc){
-		.addr = addr, .len = len, .flags = flags, .next = next,
-	};
+	if (s->packed)
+		*(struct vhf_pdesc *)t = (struct vhf_pdesc){
+			.addr = addr, .len = len, .id = next, .flags = flags,
+		};
+	else
+		*(struct vhf_desc *)t = (struct vhf_desc){
+			.addr = addr, .len = len, .flags = flags, .next = next,
+		};
 }
 
 static int indirect_in_indirect(struct adv_session *s)
@@ -266,15 +273,20 @@ static int used_ring_outside_memory(const struct adv_kind *kind,
 	return 0;
 }
 
-/* The rings move into the hole while the queue runs: refused, and the
- * ring keeps its old addresses (a good request is still served). */
+/* The rings move into the hole while the queue runs: refused with
+ * EFAULT, and the ring is broken (DEVICE_NEEDS_RESET): it served before
+ * and serves no more. */
 static int ring_moves_under_backend(const struct adv_kind *kind,
 				    struct adv_daemon *d)
 {
 	struct adv_session s;
 	struct vhf_vring_addr a = { 0 };
 	uint64_t desc, avail, used;
-	int moved, served;
+	struct vhf_buf b = { ADV_B, 64 };
+	uint16_t id;
+	uint32_t len;
+	int moved, served, after;
+	bool reset;
 
 	ADV_CHECK(adv_open(&s, kind, d, ADV_RING) == 0, "session setup");
 	served = kind->good_request(&s);
@@ -283,11 +295,16 @@ static int ring_moves_under_backend(const struct adv_kind *kind,
 	a.avail = vhf_mem_uva(s.m, avail);
 	a.used = a.desc + 0x7000000;
 	moved = vhf_set_vring_addr(s.c, &a);
-	if (served == 0)
-		served = kind->good_request(&s);
+	reset = adv_wait_needs_reset(&s);
+	vhf_vq_add(s.vq, &b, 0, 1, false);
+	vhf_vq_kick(s.vq);
+	after = adv_wait_used(&s, 100, &id, &len);
 	ADV_CHECK(adv_close(&s) == 0, "canaries");
-	ADV_CHECK(moved < 0, "moving the used ring out of memory was accepted");
-	ADV_CHECK(served == 0, "the queue stopped serving");
+	ADV_CHECK(served == 0, "the queue did not serve before the move");
+	ADV_CHECK(moved == -EFAULT, "moving the used ring out of memory: %d",
+		  moved);
+	ADV_CHECK(reset, "status never showed DEVICE_NEEDS_RESET");
+	ADV_CHECK(after == 0, "served after the rings moved out of memory");
 	return 0;
 }
 
@@ -359,7 +376,7 @@ const struct adv_case adv_ring_cases[] = {
 	{ "avail-index-jump-split", NEEDS_RESET, run_avail_index_jump_split },
 	{ "buffer-id-out-of-range-packed", NEEDS_RESET, run_buffer_id_out_of_range_packed },
 	{ "used-ring-outside-memory", "failed REPLY_ACK", used_ring_outside_memory },
-	{ "ring-moves-under-backend", "failed REPLY_ACK, ring keeps serving", ring_moves_under_backend },
+	{ "ring-moves-under-backend", "failed REPLY_ACK, DEVICE_NEEDS_RESET", ring_moves_under_backend },
 	{ "rem-mem-reg-under-ring", "ack 0, DEVICE_NEEDS_RESET", rem_mem_reg_under_ring },
 	{ "mem-table-without-ring", "ack 0, DEVICE_NEEDS_RESET", mem_table_without_ring },
 	{ NULL, NULL, NULL }
