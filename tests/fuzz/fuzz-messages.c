@@ -256,6 +256,8 @@ static bool send_all(struct harness *h, const uint8_t *buf, size_t len,
 		if (nfds && done == 0) {
 			struct cmsghdr *c;
 
+			/* The padding after the fds goes to the kernel too. */
+			memset(&control, 0, sizeof(control));
 			mh.msg_control = control.buf;
 			mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 			c = CMSG_FIRSTHDR(&mh);
