@@ -164,6 +164,13 @@ static int avail_index_jump(struct adv_session *s)
 	return 1;
 }
 
+static int readable_after_writable(struct adv_session *s)
+{
+	adv_split_desc(s, 1, DATA + 0x100, 16, 0, 0);
+	adv_split_desc(s, 0, DATA, 16, W | N, 1);
+	return 0;
+}
+
 static int buffer_id_out_of_range(struct adv_session *s)
 {
 	adv_split_desc(s, 0, DATA, 64, W, 500);
@@ -200,6 +207,7 @@ REFUSED(longer_than_queue, packed)
 REFUSED(head_out_of_range, split)
 REFUSED(avail_index_jump, split)
 REFUSED(buffer_id_out_of_range, packed)
+REFUSED(readable_after_writable, split)
 #undef split
 #undef packed
 
@@ -230,6 +238,42 @@ static int straddles_two_regions(const struct adv_kind *kind,
 	ADV_CHECK(len == 64, "used length %u, expected 64", len);
 	/* 64 random bytes: a handful may be zero, not most. */
 	ADV_CHECK(changed > 48, "only %d of 64 bytes written", changed);
+	return 0;
+}
+
+/* Zero-length descriptors carry no bytes, whatever their address: the
+ * chain is a request with no buffers, completed with length 0, and
+ * nothing but the used ring changes. */
+static int zero_length(const struct adv_kind *kind, struct adv_daemon *d)
+{
+	struct adv_session s;
+	uint64_t lo, hi;
+	uint16_t id = 0xffff;
+	uint32_t len = 1;
+	int used, untouched;
+
+	ADV_CHECK(adv_open(&s, kind, d, ADV_RING) == 0, "session setup");
+	adv_split_desc(&s, 1, DATA, 0, W, 0);
+	adv_split_desc(&s, 0, ADV_HOLE, 0, W | N, 1);
+	adv_publish(&s, 0);
+	adv_snapshot(&s);
+	vhf_vq_kick(s.vq);
+	/* Raw-published, so the front end does not know the id: -EPROTO
+	 * from vhf_vq_get_used means "a used entry came". */
+	used = adv_wait_used(&s, 3000, &id, &len);
+	adv_device_area(&s, &lo, &hi);
+	untouched = adv_unchanged_except(&s, lo, hi);
+	if (used == -EPROTO) {
+		const struct vhf_used *u = vhf_vq_used(s.vq);
+
+		id = (uint16_t)u->ring[0].id;
+		len = u->ring[0].len;
+	}
+	ADV_CHECK(adv_close(&s) == 0, "canaries");
+	ADV_CHECK(used == -EPROTO && id == 0 && len == 0,
+		  "used %d id %u len %u, expected head 0 with length 0", used,
+		  id, len);
+	ADV_CHECK(untouched, "guest memory changed outside the used ring");
 	return 0;
 }
 
@@ -375,6 +419,8 @@ const struct adv_case adv_ring_cases[] = {
 	{ "head-out-of-range-split", NEEDS_RESET, run_head_out_of_range_split },
 	{ "avail-index-jump-split", NEEDS_RESET, run_avail_index_jump_split },
 	{ "buffer-id-out-of-range-packed", NEEDS_RESET, run_buffer_id_out_of_range_packed },
+	{ "readable-after-writable-split", NEEDS_RESET, run_readable_after_writable_split },
+	{ "desc-zero-length-split", "served with length 0, memory untouched", zero_length },
 	{ "used-ring-outside-memory", "failed REPLY_ACK", used_ring_outside_memory },
 	{ "ring-moves-under-backend", "failed REPLY_ACK, DEVICE_NEEDS_RESET", ring_moves_under_backend },
 	{ "rem-mem-reg-under-ring", "ack 0, DEVICE_NEEDS_RESET", rem_mem_reg_under_ring },
