@@ -14,6 +14,8 @@ name=$(basename "$bin")
 
 mkdir -p "$work" "$artifacts" || exit 99
 log=$work.log
+stamp=$work.stamp
+: >"$stamp" || exit 99
 started=$(date +%s)
 # -rss_limit_mb: ASan's shadow plus a few mapped guest regions stay far
 # below it; a harness that grows past it leaks.
@@ -30,7 +32,8 @@ execs=$(grep -E '^stat::number_of_executed_units:' "$log" |
 cov=$(printf '%s\n' "$done_line" | sed -n 's/.* cov: \([0-9]*\).*/\1/p')
 ft=$(printf '%s\n' "$done_line" | sed -n 's/.* ft: \([0-9]*\).*/\1/p')
 corp=$(printf '%s\n' "$done_line" | sed -n 's/.* corp: \([^ ]*\).*/\1/p')
-crashes=$(find "$artifacts" -type f | wc -l)
+# Only what this run found (older artifacts may still lie there).
+crashes=$(find "$artifacts" -type f -newer "$stamp" | wc -l)
 echo "$name: ${execs:-?} executions in ${elapsed}s, cov ${cov:-?}," \
 	"ft ${ft:-?}, corpus ${corp:-?}, crashes $crashes"
 if [ "$status" != 0 ] || [ "$crashes" != 0 ]; then
