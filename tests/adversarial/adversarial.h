@@ -23,7 +23,14 @@ struct adv_kind {
 	const char *program;
 	/* Posts one good request on s->vq and checks the answer. */
 	int (*good_request)(struct adv_session *s);
+	/* When set: a file of image_size bytes of ADV_IMAGE_BYTE is made
+	 * in the daemon's directory and passed as this option (e.g.
+	 * "--blk-file"). */
+	const char *image_option;
+	uint64_t image_size;
 };
+
+#define ADV_IMAGE_BYTE 0x5a
 
 /* Starts the program listening on a socket in a fresh directory, under
  * the words of ADVERSARIAL_WRAPPER (e.g. valgrind) when set. */

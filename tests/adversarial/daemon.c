@@ -4,6 +4,7 @@
  * valgrind), watched through /proc, stopped with SIGTERM. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -24,12 +25,34 @@ struct adv_daemon {
 	bool exited;
 	char dir[64];
 	char socket[96];
+	char image[96];          /* the disk image, when the kind has one */
 };
+
+/* A disk image for daemons that serve one, filled with a known byte. */
+static int make_image(struct adv_daemon *d, const struct adv_kind *kind)
+{
+	uint8_t block[4096];
+	int fd, r = 0;
+
+	snprintf(d->image, sizeof(d->image), "%s/image", d->dir);
+	fd = open(d->image, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	memset(block, ADV_IMAGE_BYTE, sizeof(block));
+	for (uint64_t at = 0; at < kind->image_size && r == 0;
+	     at += sizeof(block))
+		if (pwrite(fd, block, sizeof(block), (off_t)at) !=
+		    (ssize_t)sizeof(block))
+			r = -EIO;
+	close(fd);
+	return r;
+}
 
 /* Splits the wrapper command on blanks into argv (no quoting needed for
  * the valgrind options we pass). */
 static int build_argv(const char *wrapper, const char *program,
-		      const char *socket_arg, char ***out, char **buf)
+		      const char *socket_arg, const char *extra_arg,
+		      char ***out, char **buf)
 {
 	size_t n = 0, cap = 8;
 	char **argv = malloc(cap * sizeof(*argv));
@@ -51,6 +74,8 @@ static int build_argv(const char *wrapper, const char *program,
 	}
 	argv[n++] = (char *)program;
 	argv[n++] = (char *)socket_arg;
+	if (extra_arg)
+		argv[n++] = (char *)extra_arg;
 	argv[n] = NULL;
 	*out = argv;
 	return 0;
@@ -60,7 +85,8 @@ int adv_daemon_start(const struct adv_kind *kind, struct adv_daemon **out)
 {
 	const char *top = getenv("abs_top_builddir");
 	struct adv_daemon *d = calloc(1, sizeof(*d));
-	char program[4096], socket_arg[128], **argv = NULL, *buf = NULL;
+	char program[4096], socket_arg[128], image_arg[160];
+	char **argv = NULL, *buf = NULL;
 	struct stat st;
 	int r;
 
@@ -75,8 +101,15 @@ int adv_daemon_start(const struct adv_kind *kind, struct adv_daemon **out)
 		 d->socket);
 	if (stat(program, &st) < 0)
 		return -ENOENT;
+	if (kind->image_option) {
+		r = make_image(d, kind);
+		if (r < 0)
+			return r;
+		snprintf(image_arg, sizeof(image_arg), "%s=%s",
+			 kind->image_option, d->image);
+	}
 	r = build_argv(getenv("ADVERSARIAL_WRAPPER"), program, socket_arg,
-		       &argv, &buf);
+		       kind->image_option ? image_arg : NULL, &argv, &buf);
 	if (r == 0)
 		r = -posix_spawnp(&d->pid, argv[0], NULL, NULL, argv, environ);
 	free(argv);
@@ -126,6 +159,8 @@ int adv_daemon_stop(struct adv_daemon *d)
 			 WIFEXITED(d->status) ? WEXITSTATUS(d->status) :
 						WTERMSIG(d->status));
 	unlink(d->socket);
+	if (d->image[0])
+		unlink(d->image);
 	rmdir(d->dir);
 	free(d);
 	return r;

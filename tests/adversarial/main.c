@@ -48,9 +48,53 @@ static int rng_good_request(struct adv_session *s)
 	return 0;
 }
 
+/* Reads sector 0 of the image (every byte ADV_IMAGE_BYTE): a header,
+ * 512 bytes of data and the status byte, as virtio-blk lays them out. */
+static int __attribute__((unused)) blk_good_request(struct adv_session *s)
+{
+	struct {
+		uint32_t type, reserved;
+		uint64_t sector;
+	} *hdr;
+	struct vhf_buf b[3];
+	uint8_t *data, *status;
+	uint16_t id;
+	uint32_t len = 0;
+	int head, used, same = 0;
+
+	ADV_CHECK(vhf_mem_alloc(s->m, 16, 16, s->ra, &b[0].gpa) == 0 &&
+		  vhf_mem_alloc(s->m, 512, 512, s->ra, &b[1].gpa) == 0 &&
+		  vhf_mem_alloc(s->m, 1, 1, s->ra, &b[2].gpa) == 0, "alloc");
+	b[0].len = 16;
+	b[1].len = 512;
+	b[2].len = 1;
+	hdr = adv_ptr(s, b[0].gpa, 16);
+	hdr->type = 0;      /* VIRTIO_BLK_T_IN */
+	hdr->sector = 0;
+	status = adv_ptr(s, b[2].gpa, 1);
+	*status = 0xff;
+	head = vhf_vq_add(s->vq, b, 1, 2, false);
+	ADV_CHECK(head >= 0, "add: %d", head);
+	vhf_vq_kick(s->vq);
+	used = adv_wait_used(s, 5000, &id, &len);
+	ADV_CHECK(used == 1 && id == head, "no used entry (%d)", used);
+	data = adv_ptr(s, b[1].gpa, 512);
+	for (int i = 0; i < 512; i++)
+		same += data[i] == ADV_IMAGE_BYTE;
+	ADV_CHECK(*status == 0, "status %u", *status);
+	ADV_CHECK(same == 512 && len == 513, "read back %d of 512, len %u",
+		  same, len);
+	return 0;
+}
+
 static const struct adv_kind kinds[] = {
-	{ "rng", "examples/rng/vhostdev-rng", rng_good_request },
-	/* { "blk", "examples/blk/vhostdev-blk", blk_good_request }, */
+	{ .name = "rng", .program = "examples/rng/vhostdev-rng",
+	  .good_request = rng_good_request },
+	/* TODO: vhostdev-blk is not in main yet (2026-11-26); when it is:
+	 * { .name = "blk", .program = "examples/blk/vhostdev-blk",
+	 *   .good_request = blk_good_request,
+	 *   .image_option = "--blk-file", .image_size = 1 << 20 },
+	 * and "blk" in adversarial.test. */
 };
 
 /* ---- running the cases -------------------------------------------------- */
