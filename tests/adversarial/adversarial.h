@@ -6,6 +6,7 @@
 #define ADVERSARIAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -21,8 +22,10 @@ struct adv_session;
 struct adv_kind {
 	const char *name;
 	const char *program;
-	/* Posts one good request on s->vq and checks the answer. */
-	int (*good_request)(struct adv_session *s);
+	/* Posts one good request on s->vq whose data buffer (data_len
+	 * bytes) is at guest address gpa, and checks the answer. */
+	int (*request)(struct adv_session *s, uint64_t gpa);
+	uint32_t data_len;
 	/* When set: a file of image_size bytes of ADV_IMAGE_BYTE is made
 	 * in the daemon's directory and passed as this option (e.g.
 	 * "--blk-file"). */
@@ -82,8 +85,13 @@ int adv_open(struct adv_session *s, const struct adv_kind *kind,
  * 0, or -1 when a canary changed. */
 int adv_close(struct adv_session *s);
 
-/* The guest's pointer to gpa (NULL outside the regions). */
+/* The guest's pointer to gpa (NULL unless [gpa, gpa + len) lies in one
+ * region). */
 void *adv_ptr(struct adv_session *s, uint64_t gpa, uint64_t len);
+/* Copies guest bytes out / sets them, across region borders; false when
+ * a byte is not guest memory. */
+bool adv_read(struct adv_session *s, uint64_t gpa, void *buf, size_t len);
+bool adv_fill(struct adv_session *s, uint64_t gpa, uint8_t byte, size_t len);
 /* Copies guest memory aside / checks that nothing but [lo, hi) changed. */
 void adv_snapshot(struct adv_session *s);
 bool adv_unchanged_except(struct adv_session *s, uint64_t lo, uint64_t hi);
@@ -101,6 +109,9 @@ int adv_wait_used(struct adv_session *s, int ms, uint16_t *id,
 void adv_split_desc(struct adv_session *s, uint16_t i, uint64_t addr,
 		    uint32_t len, uint16_t flags, uint16_t next);
 void adv_publish(struct adv_session *s, uint16_t head);
+
+/* The kind's good request with its data in freshly allocated memory. */
+int adv_good_request(struct adv_session *s);
 
 /* ---- reporting ---------------------------------------------------------- */
 

@@ -151,6 +151,32 @@ void *adv_ptr(struct adv_session *s, uint64_t gpa, uint64_t len)
 	return vhf_mem_ptr(s->m, gpa, len);
 }
 
+/* Byte by byte: buffers are small and may straddle regions whose
+ * mappings are not contiguous on our side. */
+bool adv_read(struct adv_session *s, uint64_t gpa, void *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		const uint8_t *p = vhf_mem_ptr(s->m, gpa + i, 1);
+
+		if (!p)
+			return false;
+		((uint8_t *)buf)[i] = *p;
+	}
+	return true;
+}
+
+bool adv_fill(struct adv_session *s, uint64_t gpa, uint8_t byte, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint8_t *p = vhf_mem_ptr(s->m, gpa + i, 1);
+
+		if (!p)
+			return false;
+		*p = byte;
+	}
+	return true;
+}
+
 void adv_snapshot(struct adv_session *s)
 {
 	const int idx[3] = { s->ra, s->rb, s->rc };
@@ -256,6 +282,19 @@ void adv_publish(struct adv_session *s, uint16_t head)
 {
 	if (!s->packed)
 		vhf_vq_publish_raw(s->vq, head);
+}
+
+int adv_good_request(struct adv_session *s)
+{
+	uint64_t gpa;
+
+	/* Aligned to its size (sectors for a disk). */
+	if (vhf_mem_alloc(s->m, s->kind->data_len, s->kind->data_len, s->ra,
+			  &gpa) < 0) {
+		adv_note("no room left in region A");
+		return -1;
+	}
+	return s->kind->request(s, gpa);
 }
 
 void adv_note(const char *format, ...)
