@@ -123,7 +123,9 @@ uint64_t vhostdev_get_acked_protocol_features(struct vhostdev *dev);
 int vhostdev_set_max_queue_size(struct vhostdev *dev, unsigned int size);
 
 /* Config space as the library serves it when no read callback is set.
- * Offering VHOSTDEV_PF_CONFIG is the device's choice. */
+ * Adds VHOSTDEV_PF_CONFIG to the offered protocol features (as installing
+ * a config read callback does); a device whose front end must not see it
+ * clears it afterwards with vhostdev_set_protocol_features(). */
 int vhostdev_set_config(struct vhostdev *dev, const void *config,
 			size_t size);
 /* Updates the stored config (if config != NULL) and, when the front end set
@@ -158,6 +160,16 @@ typedef int (*vhostdev_message_fn)(struct vhostdev *dev, uint32_t request,
 				   const int *fds, size_t nfds,
 				   void *userdata);
 
+/* Device state for migration (VHOSTDEV_PF_DEVICE_STATE): save returns
+ * the device's own state as a malloc()ed blob the library frees (NULL and
+ * 0 when there is none); load gets the blob a source device saved. Both
+ * run on the control thread with every ring stopped. The library adds
+ * and checks its own header (device id, queues, features). */
+typedef int (*vhostdev_state_save_fn)(struct vhostdev *dev, void **blob,
+				      size_t *size, void *userdata);
+typedef int (*vhostdev_state_load_fn)(struct vhostdev *dev, const void *blob,
+				      size_t size, void *userdata);
+
 int vhostdev_set_features_fn(struct vhostdev *dev, vhostdev_features_fn fn);
 int vhostdev_set_config_read_fn(struct vhostdev *dev,
 				vhostdev_config_read_fn fn);
@@ -171,6 +183,10 @@ int vhostdev_set_resume_fn(struct vhostdev *dev, vhostdev_device_fn fn);
 int vhostdev_set_reset_fn(struct vhostdev *dev, vhostdev_device_fn fn);
 int vhostdev_set_connect_fn(struct vhostdev *dev, vhostdev_device_fn fn);
 int vhostdev_set_disconnect_fn(struct vhostdev *dev, vhostdev_device_fn fn);
+int vhostdev_set_state_save_fn(struct vhostdev *dev,
+			       vhostdev_state_save_fn fn);
+int vhostdev_set_state_load_fn(struct vhostdev *dev,
+			       vhostdev_state_load_fn fn);
 int vhostdev_set_message_fn(struct vhostdev *dev, vhostdev_message_fn fn);
 
 int vhostdev_quiesce_done(struct vhostdev *dev);

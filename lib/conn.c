@@ -31,15 +31,13 @@ static void reader_reset(struct vhostdev *dev)
 	dev->reader.msg.nfds = 0;
 }
 
-/* Takes over a connected socket. */
+/* Takes over a connected socket; on failure the caller still owns it. */
 static int attach(struct vhostdev *dev, int fd)
 {
 	int r = set_watch(dev, fd, EPOLL_CTL_ADD, VHD_TAG_CONN, EPOLLIN);
 
-	if (r < 0) {
-		close(fd);
+	if (r < 0)
 		return r;
-	}
 	dev->conn_fd = fd;
 	reader_reset(dev);
 	vhd_info(dev, "front end connected");
@@ -49,7 +47,7 @@ static int attach(struct vhostdev *dev, int fd)
 
 int vhd_conn_accept(struct vhostdev *dev)
 {
-	int fd;
+	int fd, r;
 
 	if (dev->conn_fd >= 0 || dev->pending)
 		return 0;
@@ -58,7 +56,12 @@ int vhd_conn_accept(struct vhostdev *dev)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	/* One front end at a time: the next waits in the backlog. */
 	set_watch(dev, dev->listen_fd, EPOLL_CTL_MOD, VHD_TAG_LISTEN, 0);
-	return attach(dev, fd);
+	r = attach(dev, fd);
+	if (r < 0) {
+		close(fd);
+		vhd_conn_listen_again(dev);
+	}
+	return r;
 }
 
 void vhd_conn_listen_again(struct vhostdev *dev)
@@ -253,7 +256,6 @@ static int listen_on(struct vhostdev *dev, int fd)
 	if (r < 0)
 		return r;
 	dev->listen_fd = fd;
-	dev->client_mode = false;
 	return 0;
 }
 
@@ -341,7 +343,6 @@ VHD_EXPORT int vhostdev_adopt_fd(struct vhostdev *dev, int fd)
 		return -errno;
 	if (listening)
 		return listen_on(dev, fd);
-	dev->client_mode = true;
 	r = attach(dev, fd);
 	return r < 0 ? r : 0;
 }
@@ -365,9 +366,12 @@ VHD_EXPORT int vhostdev_connect(struct vhostdev *dev, const char *path)
 		close(fd);
 		return r;
 	}
-	dev->client_mode = true;
 	r = attach(dev, fd);
-	return r < 0 ? r : 0;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return 0;
 }
 
 VHD_EXPORT int vhostdev_is_connected(struct vhostdev *dev)

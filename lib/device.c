@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 	 (1ull << VHOSTDEV_F_RING_EVENT_IDX) |                                \
 	 (1ull << VHOSTDEV_F_RING_PACKED) | (1ull << VHOSTDEV_F_IN_ORDER) |   \
 	 (1ull << VHOSTDEV_F_NOTIFY_ON_EMPTY) |                               \
+	 (1ull << VHOSTDEV_F_LOG_ALL) |                                       \
 	 (1ull << VHOSTDEV_F_PROTOCOL_FEATURES))
 
 #define VHD_PROTOCOL_FEATURES                                                 \
@@ -26,7 +28,10 @@
 	 (1ull << VHOSTDEV_PF_RESET_DEVICE) |                                 \
 	 (1ull << VHOSTDEV_PF_INBAND_NOTIFICATIONS) |                         \
 	 (1ull << VHOSTDEV_PF_CONFIGURE_MEM_SLOTS) |                          \
-	 (1ull << VHOSTDEV_PF_STATUS) | (1ull << VHOSTDEV_PF_SHARED_OBJECT))
+	 (1ull << VHOSTDEV_PF_STATUS) | (1ull << VHOSTDEV_PF_SHARED_OBJECT) | \
+	 (1ull << VHOSTDEV_PF_INFLIGHT_SHMFD) |                               \
+	 (1ull << VHOSTDEV_PF_LOG_SHMFD) |                                    \
+	 (1ull << VHOSTDEV_PF_DEVICE_STATE))
 
 /* Largest ring the split and packed layouts allow. */
 #define VHD_QUEUE_SIZE_MAX 32768
@@ -50,6 +55,14 @@ static void free_device(struct vhostdev *dev)
 		vhd_memory_clear(dev->mem);
 		free(dev->mem);
 	}
+	vhd_retired_free(&dev->retired);
+	vhd_state_transfer_end(dev);
+	vhd_iotlb_clear(dev);
+	vhd_inflight_release(dev);
+	if (dev->log.map)
+		munmap(dev->log.map, dev->log.map_size);
+	if (dev->log.notify_fd >= 0)
+		close(dev->log.notify_fd);
 	if (dev->event_fd >= 0)
 		close(dev->event_fd);
 	if (dev->epfd >= 0)
@@ -86,6 +99,8 @@ VHD_EXPORT int vhostdev_new(uint32_t device_id, unsigned int num_queues,
 	dev->socket_mode = 0600;
 	dev->listen_fd = dev->conn_fd = dev->backend_fd = -1;
 	dev->event_fd = -1;
+	dev->log.notify_fd = -1;
+	dev->state.fd = -1;
 	pthread_mutex_init(&dev->backend_lock, NULL);
 
 	dev->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -183,10 +198,6 @@ VHD_EXPORT int vhostdev_set_features(struct vhostdev *dev, uint64_t features)
 		return -EINVAL;
 	if (dev->conn_fd >= 0)
 		return -EBUSY;
-	/* Bits we cannot honour yet: dirty logging and vIOMMU. */
-	if (features & ((1ull << VHOSTDEV_F_LOG_ALL) |
-			(1ull << VHOSTDEV_F_ACCESS_PLATFORM)))
-		return -ENOTSUP;
 	dev->features = features | (1ull << VHOSTDEV_F_PROTOCOL_FEATURES);
 	return 0;
 }
@@ -299,6 +310,8 @@ VHD_EXPORT int vhostdev_set_needs_reset(struct vhostdev *dev)
 	}
 
 SETTER(features, vhostdev_features_fn, features)
+SETTER(state_save, vhostdev_state_save_fn, state_save)
+SETTER(state_load, vhostdev_state_load_fn, state_load)
 SETTER(config_write, vhostdev_config_write_fn, config_write)
 SETTER(queue_start, vhostdev_queue_fn, queue_start)
 SETTER(queue_stop, vhostdev_queue_fn, queue_stop)
@@ -382,6 +395,7 @@ static int handle_event(struct vhostdev *dev)
 	}
 	if (dev->pending)
 		vhd_dispatch(dev);
+	vhd_memory_reap(dev);
 	return 1;
 }
 
@@ -416,6 +430,9 @@ VHD_EXPORT int vhostdev_process(struct vhostdev *dev)
 			break;
 		case VHD_TAG_EVENT:
 			progress |= handle_event(dev);
+			break;
+		case VHD_TAG_STATE:
+			progress |= vhd_state_transfer_step(dev) > 0;
 			break;
 		default:
 			if (tag - VHD_TAG_QUEUE < dev->num_queues)

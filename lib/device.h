@@ -9,6 +9,10 @@
 #include <stdint.h>
 
 #include "vhostdev.h"
+#include "device-state.h"
+#include "dirty-log.h"
+#include "inflight.h"
+#include "iotlb.h"
 #include "memory.h"
 #include "protocol.h"
 #include "queue.h"
@@ -25,6 +29,10 @@ struct vhd_message {
 		struct vhu_single_region region;
 		struct vhu_config config;
 		struct vhu_shared_object object;
+		struct vhu_inflight inflight;
+		struct vhu_log log;
+		struct vhu_device_state device_state;
+		struct vhu_iotlb iotlb;
 		uint8_t bytes[VHU_PAYLOAD_MAX];
 	} payload;
 	int fds[VHU_MAX_FDS];
@@ -81,6 +89,8 @@ struct vhostdev {
 		vhostdev_quiesce_fn quiesce;
 		vhostdev_device_fn resume, reset, connect, disconnect;
 		vhostdev_message_fn message;
+		vhostdev_state_save_fn state_save;
+		vhostdev_state_load_fn state_load;
 	} cb;
 	int in_callback;
 
@@ -90,7 +100,6 @@ struct vhostdev {
 	int event_fd;          /* wakes process() from other threads */
 	int listen_fd;
 	int conn_fd;
-	bool client_mode;
 	unsigned int socket_mode;
 	char *socket_path;     /* unlinked at unref when we created it */
 	struct vhd_reader reader;
@@ -104,6 +113,22 @@ struct vhostdev {
 	int needs_reset;       /* atomic: a worker found a broken ring */
 
 	struct vhd_memory *mem;
+	/* Old mappings waiting for in-flight requests to finish; retiring
+	 * (atomic) tells workers to wake us when a queue runs dry. */
+	struct vhd_retired retired;
+	int retiring;
+
+	/* Translations of a vIOMMU (ACCESS_PLATFORM). */
+	struct vhd_iotlb iotlb;
+
+	/* Device state transfer in progress (DEVICE_STATE). */
+	struct vhd_state_transfer state;
+
+	/* Dirty-page log (LOG_SHMFD). */
+	struct vhd_dirty_log log;
+
+	/* In-flight tracking region (INFLIGHT_SHMFD). */
+	struct vhd_inflight_region inflight;
 
 	int backend_fd;
 	pthread_mutex_t backend_lock; /* in-band calls come from workers */
@@ -145,6 +170,7 @@ enum vhd_tag {
 	VHD_TAG_LISTEN,
 	VHD_TAG_CONN,
 	VHD_TAG_EVENT,
+	VHD_TAG_STATE,
 	VHD_TAG_QUEUE /* + queue index */
 };
 

@@ -21,6 +21,10 @@ enum vhd_size_rule {
 	SZ_REGION,
 	SZ_CONFIG,   /* 12 + config size */
 	SZ_OBJECT,
+	SZ_INFLIGHT,
+	SZ_LOG,
+	SZ_DEVICE_STATE,
+	SZ_IOTLB,
 	SZ_ANY       /* device-specific or not understood */
 };
 
@@ -52,8 +56,8 @@ static const struct vhd_request_info requests[VHU_REQUEST_MAX + 1] = {
 	[VHU_SET_OWNER] = { "SET_OWNER", vhd_handle_set_owner, SZ_NONE, FD_NONE, 0, NOPF },
 	[VHU_RESET_OWNER] = { "RESET_OWNER", vhd_handle_reset, SZ_NONE, FD_NONE, QUIESCE, NOPF },
 	[VHU_SET_MEM_TABLE] = { "SET_MEM_TABLE", vhd_handle_set_mem_table, SZ_MEM, FD_MEM, QUIESCE, NOPF },
-	[VHU_SET_LOG_BASE] = { "SET_LOG_BASE", NULL, SZ_ANY, FD_OPTIONAL, 0, VHOSTDEV_PF_LOG_SHMFD },
-	[VHU_SET_LOG_FD] = { "SET_LOG_FD", NULL, SZ_ANY, FD_OPTIONAL, 0, VHOSTDEV_PF_LOG_SHMFD },
+	[VHU_SET_LOG_BASE] = { "SET_LOG_BASE", vhd_handle_set_log_base, SZ_LOG, FD_ONE, REPLY | QUIESCE, VHOSTDEV_PF_LOG_SHMFD },
+	[VHU_SET_LOG_FD] = { "SET_LOG_FD", vhd_handle_set_log_fd, SZ_NONE, FD_ONE, 0, VHOSTDEV_PF_LOG_SHMFD },
 	[VHU_SET_VRING_NUM] = { "SET_VRING_NUM", vhd_handle_set_vring_num, SZ_STATE, FD_NONE, QUIESCE, NOPF },
 	[VHU_SET_VRING_ADDR] = { "SET_VRING_ADDR", vhd_handle_set_vring_addr, SZ_ADDR, FD_NONE, QUIESCE, NOPF },
 	[VHU_SET_VRING_BASE] = { "SET_VRING_BASE", vhd_handle_set_vring_base, SZ_STATE, FD_NONE, QUIESCE, NOPF },
@@ -68,7 +72,7 @@ static const struct vhd_request_info requests[VHU_REQUEST_MAX + 1] = {
 	[VHU_SEND_RARP] = { "SEND_RARP", NULL, SZ_ANY, FD_NONE, 0, VHOSTDEV_PF_RARP },
 	[VHU_NET_SET_MTU] = { "NET_SET_MTU", NULL, SZ_ANY, FD_NONE, 0, VHOSTDEV_PF_NET_MTU },
 	[VHU_SET_BACKEND_REQ_FD] = { "SET_BACKEND_REQ_FD", vhd_handle_set_backend_req_fd, SZ_NONE, FD_ONE, QUIESCE, VHOSTDEV_PF_BACKEND_REQ },
-	[VHU_IOTLB_MSG] = { "IOTLB_MSG", NULL, SZ_ANY, FD_NONE, 0, NOPF },
+	[VHU_IOTLB_MSG] = { "IOTLB_MSG", vhd_handle_iotlb_msg, SZ_IOTLB, FD_NONE, REPLY | QUIESCE, NOPF },
 	[VHU_SET_VRING_ENDIAN] = { "SET_VRING_ENDIAN", NULL, SZ_ANY, FD_NONE, 0, VHOSTDEV_PF_CROSS_ENDIAN },
 	[VHU_GET_CONFIG] = { "GET_CONFIG", vhd_handle_get_config, SZ_CONFIG, FD_NONE, REPLY, VHOSTDEV_PF_CONFIG },
 	[VHU_SET_CONFIG] = { "SET_CONFIG", vhd_handle_set_config, SZ_CONFIG, FD_NONE, 0, VHOSTDEV_PF_CONFIG },
@@ -77,8 +81,8 @@ static const struct vhd_request_info requests[VHU_REQUEST_MAX + 1] = {
 	[VHU_POSTCOPY_ADVISE] = { "POSTCOPY_ADVISE", NULL, SZ_ANY, FD_NONE, REPLY, VHOSTDEV_PF_PAGEFAULT },
 	[VHU_POSTCOPY_LISTEN] = { "POSTCOPY_LISTEN", NULL, SZ_ANY, FD_NONE, 0, VHOSTDEV_PF_PAGEFAULT },
 	[VHU_POSTCOPY_END] = { "POSTCOPY_END", NULL, SZ_ANY, FD_NONE, REPLY, VHOSTDEV_PF_PAGEFAULT },
-	[VHU_GET_INFLIGHT_FD] = { "GET_INFLIGHT_FD", NULL, SZ_ANY, FD_NONE, REPLY, VHOSTDEV_PF_INFLIGHT_SHMFD },
-	[VHU_SET_INFLIGHT_FD] = { "SET_INFLIGHT_FD", NULL, SZ_ANY, FD_OPTIONAL, 0, VHOSTDEV_PF_INFLIGHT_SHMFD },
+	[VHU_GET_INFLIGHT_FD] = { "GET_INFLIGHT_FD", vhd_handle_get_inflight_fd, SZ_INFLIGHT, FD_NONE, REPLY, VHOSTDEV_PF_INFLIGHT_SHMFD },
+	[VHU_SET_INFLIGHT_FD] = { "SET_INFLIGHT_FD", vhd_handle_set_inflight_fd, SZ_INFLIGHT, FD_ONE, 0, VHOSTDEV_PF_INFLIGHT_SHMFD },
 	[VHU_GPU_SET_SOCKET] = { "GPU_SET_SOCKET", vhd_handle_device_message, SZ_ANY, FD_ANY, 0, NOPF },
 	[VHU_RESET_DEVICE] = { "RESET_DEVICE", vhd_handle_reset, SZ_NONE, FD_NONE, QUIESCE, VHOSTDEV_PF_RESET_DEVICE },
 	[VHU_VRING_KICK] = { "VRING_KICK", vhd_handle_vring_kick, SZ_STATE, FD_NONE, 0, VHOSTDEV_PF_INBAND_NOTIFICATIONS },
@@ -88,8 +92,8 @@ static const struct vhd_request_info requests[VHU_REQUEST_MAX + 1] = {
 	[VHU_SET_STATUS] = { "SET_STATUS", vhd_handle_set_status, SZ_U64, FD_NONE, 0, VHOSTDEV_PF_STATUS },
 	[VHU_GET_STATUS] = { "GET_STATUS", vhd_handle_get_status, SZ_NONE, FD_NONE, REPLY, VHOSTDEV_PF_STATUS },
 	[VHU_GET_SHARED_OBJECT] = { "GET_SHARED_OBJECT", vhd_handle_get_shared_object, SZ_OBJECT, FD_NONE, REPLY, VHOSTDEV_PF_SHARED_OBJECT },
-	[VHU_SET_DEVICE_STATE_FD] = { "SET_DEVICE_STATE_FD", NULL, SZ_ANY, FD_OPTIONAL, REPLY, VHOSTDEV_PF_DEVICE_STATE },
-	[VHU_CHECK_DEVICE_STATE] = { "CHECK_DEVICE_STATE", NULL, SZ_ANY, FD_NONE, REPLY, VHOSTDEV_PF_DEVICE_STATE },
+	[VHU_SET_DEVICE_STATE_FD] = { "SET_DEVICE_STATE_FD", vhd_handle_set_device_state_fd, SZ_DEVICE_STATE, FD_ONE, REPLY, VHOSTDEV_PF_DEVICE_STATE },
+	[VHU_CHECK_DEVICE_STATE] = { "CHECK_DEVICE_STATE", vhd_handle_check_device_state, SZ_NONE, FD_NONE, REPLY, VHOSTDEV_PF_DEVICE_STATE },
 };
 
 static const struct vhd_request_info device_specific = {
@@ -179,6 +183,14 @@ static long expected_size(const struct vhd_request_info *info,
 		return VHU_CONFIG_HEADER + (long)msg->payload.config.size;
 	case SZ_OBJECT:
 		return sizeof(struct vhu_shared_object);
+	case SZ_INFLIGHT:
+		return sizeof(struct vhu_inflight);
+	case SZ_LOG:
+		return sizeof(struct vhu_log);
+	case SZ_DEVICE_STATE:
+		return sizeof(struct vhu_device_state);
+	case SZ_IOTLB:
+		return sizeof(struct vhu_iotlb);
 	case SZ_ANY:
 		break;
 	}
@@ -401,6 +413,12 @@ int vhd_dispatch_disconnect(struct vhostdev *dev)
 	}
 	vhd_reset_device_state(dev);
 	vhd_memory_clear(dev->mem);
+	vhd_inflight_release(dev);
+	vhd_dirty_log_release(dev);
+	vhd_state_transfer_end(dev);
+	vhd_iotlb_clear(dev);
+	/* Every ring is stopped and drained: nothing uses old memory. */
+	vhd_retired_unmap(&dev->retired);
 	vhd_backend_close(dev);
 	vhd_shared_objects_clear(dev);
 	dev->acked_protocol_features = 0;

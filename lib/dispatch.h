@@ -52,6 +52,9 @@ int vhd_handle_set_vring_fd(struct vhostdev *, struct vhd_message *);
 int vhd_handle_set_vring_enable(struct vhostdev *, struct vhd_message *);
 int vhd_handle_vring_kick(struct vhostdev *, struct vhd_message *);
 
+/* Unmaps retired guest memory once no request is in flight. */
+void vhd_memory_reap(struct vhostdev *dev);
+
 /* Stops every started ring, waiting for in-flight requests: 0 done,
  * VHD_DEFER waiting. */
 int vhd_stop_all_queues(struct vhostdev *dev);

@@ -44,6 +44,7 @@ int vhd_handle_set_features(struct vhostdev *dev, struct vhd_message *msg)
 	}
 	dev->acked_features = acked;
 	dev->features_set = true;
+	vhd_dirty_log_update(dev);
 	return 0;
 }
 

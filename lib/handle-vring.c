@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "dispatch.h"
+#include "pipe-write.h"
 
 int vhd_handle_set_vring_num(struct vhostdev *dev, struct vhd_message *msg)
 {
@@ -41,6 +42,7 @@ int vhd_handle_set_vring_addr(struct vhostdev *dev, struct vhd_message *msg)
 	q->used_uva = a->used;
 	q->log_gpa = a->log;
 	q->addr_flags = a->flags;
+	vhd_dirty_log_update(dev);
 	if (q->started && vhd_queue_remap(q) < 0) {
 		vhd_queue_broken(q, "new ring addresses are not mapped");
 		return -EFAULT;
@@ -82,6 +84,8 @@ int vhd_handle_get_vring_base(struct vhostdev *dev, struct vhd_message *msg)
 
 	if (!q)
 		return -EINVAL;
+	/* A ring still waiting for its IOMMU mapping never started. */
+	q->start_pending = false;
 	if (q->started) {
 		if (!q->stopping) {
 			__atomic_store_n(&q->stopping, true, __ATOMIC_RELEASE);
@@ -97,7 +101,9 @@ int vhd_handle_get_vring_base(struct vhostdev *dev, struct vhd_message *msg)
 	state.index = q->index;
 	/* Stopped: the next start begins disabled when PROTOCOL_FEATURES
 	 * was acked, as a new ring would. */
-	q->enabled = !vhd_has_feature(dev, VHOSTDEV_F_PROTOCOL_FEATURES);
+	__atomic_store_n(&q->enabled,
+			 !vhd_has_feature(dev, VHOSTDEV_F_PROTOCOL_FEATURES),
+			 __ATOMIC_RELEASE);
 	q->base = state.num;
 	vhd_reply(dev, msg, &state, sizeof(state), NULL, 0);
 	return VHD_REPLIED;
@@ -128,6 +134,8 @@ int vhd_handle_set_vring_fd(struct vhostdev *dev, struct vhd_message *msg)
 	if (fd >= 0 && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
 		vhd_warn(dev, "queue %u: cannot make fd non-blocking", q->index);
 	*slot = fd;
+	if (slot == &q->call_fd)
+		q->call_can_sigpipe = fd >= 0 && vhd_fd_can_sigpipe(fd);
 	/* Front ends send the call fd after the kick fd that started the
 	 * ring: completions in between signalled nobody. A spurious
 	 * interrupt is harmless, a lost one hangs the guest. */
@@ -148,7 +156,8 @@ int vhd_handle_set_vring_enable(struct vhostdev *dev, struct vhd_message *msg)
 			msg->payload.state.num);
 		return -EINVAL;
 	}
-	q->enabled = msg->payload.state.num;
+	__atomic_store_n(&q->enabled, msg->payload.state.num != 0,
+			 __ATOMIC_RELEASE);
 	if (q->enabled)
 		vhd_queue_wake(q);
 	return 0;

@@ -4,8 +4,9 @@
  * pointers of this process. Every range check is written so that a hostile
  * address or length cannot wrap around 2^64. */
 #include <errno.h>
-#include <sys/stat.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -21,6 +22,51 @@ void vhd_memory_clear(struct vhd_memory *m)
 	for (unsigned int i = 0; i < m->count; i++)
 		munmap(m->regions[i].map, m->regions[i].map_size);
 	m->count = 0;
+}
+
+static void retire(struct vhd_retired *r, const struct vhd_region *region)
+{
+	r->maps[r->count].map = region->map;
+	r->maps[r->count].size = region->map_size;
+	r->count++;
+}
+
+void vhd_memory_retire_all(struct vhd_memory *m, struct vhd_retired *r)
+{
+	for (unsigned int i = 0; i < m->count; i++)
+		retire(r, &m->regions[i]);
+	m->count = 0;
+}
+
+int vhd_retired_reserve(struct vhd_retired *r, unsigned int more)
+{
+	struct vhd_retired_map *maps;
+	unsigned int cap;
+
+	if (r->cap - r->count >= more)
+		return 0;
+	cap = r->count + more;
+	maps = realloc(r->maps, cap * sizeof(*maps));
+	if (!maps)
+		return -ENOMEM;
+	r->maps = maps;
+	r->cap = cap;
+	return 0;
+}
+
+void vhd_retired_unmap(struct vhd_retired *r)
+{
+	for (unsigned int i = 0; i < r->count; i++)
+		munmap(r->maps[i].map, r->maps[i].size);
+	r->count = 0;
+}
+
+void vhd_retired_free(struct vhd_retired *r)
+{
+	vhd_retired_unmap(r);
+	free(r->maps);
+	r->maps = NULL;
+	r->cap = 0;
 }
 
 /* [a, a + alen) and [b, b + blen), both non-empty and known not to wrap
@@ -104,14 +150,15 @@ int vhd_memory_add(struct vhd_memory *m, uint64_t gpa, uint64_t size,
 	return 0;
 }
 
-int vhd_memory_remove(struct vhd_memory *m, uint64_t gpa, uint64_t size)
+int vhd_memory_remove(struct vhd_memory *m, uint64_t gpa, uint64_t size,
+		      struct vhd_retired *retired)
 {
 	for (unsigned int i = 0; i < m->count; i++) {
 		struct vhd_region *r = &m->regions[i];
 
 		if (r->gpa != gpa || r->size != size)
 			continue;
-		munmap(r->map, r->map_size);
+		retire(retired, r);
 		memmove(r, r + 1, (m->count - i - 1) * sizeof(*r));
 		m->count--;
 		return 0;
@@ -170,32 +217,87 @@ void *vhd_memory_uva(const struct vhd_memory *m, uint64_t uva, uint64_t len)
 	return NULL;
 }
 
-int vhd_memory_gpa_iov(const struct vhd_memory *m, uint64_t gpa,
-		       uint64_t len, struct iovec *iov, unsigned int max)
+/* Both scan: they serve migration logging and ring set-up, not the
+ * per-descriptor path. */
+int vhd_memory_host_to_gpa(const struct vhd_memory *m, const void *p,
+			   uint64_t *gpa)
+{
+	for (unsigned int i = 0; i < m->count; i++) {
+		const struct vhd_region *r = &m->regions[i];
+		uintptr_t off = (uintptr_t)p - (uintptr_t)r->host;
+
+		if ((uintptr_t)p >= (uintptr_t)r->host && off < r->size) {
+			*gpa = r->gpa + off;
+			return 0;
+		}
+	}
+	return -EFAULT;
+}
+
+int vhd_memory_uva_to_gpa(const struct vhd_memory *m, uint64_t uva,
+			  uint64_t *gpa)
+{
+	for (unsigned int i = 0; i < m->count; i++) {
+		const struct vhd_region *r = &m->regions[i];
+
+		if (uva >= r->uva && uva - r->uva < r->size) {
+			*gpa = r->gpa + (uva - r->uva);
+			return 0;
+		}
+	}
+	return -EFAULT;
+}
+
+/* The region holding a front-end virtual address, or NULL. */
+static const struct vhd_region *find_uva(const struct vhd_memory *m,
+					 uint64_t uva)
+{
+	for (unsigned int i = 0; i < m->count; i++)
+		if (uva >= m->regions[i].uva &&
+		    uva - m->regions[i].uva < m->regions[i].size)
+			return &m->regions[i];
+	return NULL;
+}
+
+/* Iovecs for [addr, addr + len), in guest physical (by_uva false) or
+ * front-end virtual address space, split at region borders. */
+static int range_iov(const struct vhd_memory *m, uint64_t addr, uint64_t len,
+		     bool by_uva, struct iovec *iov, unsigned int max)
 {
 	unsigned int n = 0;
 
-	if (len == 0)
-		return 0;
-	if (range_wraps(gpa, len))
+	if (len && range_wraps(addr, len))
 		return -EFAULT;
 	while (len > 0) {
-		const struct vhd_region *r = find_gpa(m, gpa);
+		const struct vhd_region *r = by_uva ? find_uva(m, addr) :
+						      find_gpa(m, addr);
 		uint64_t off, chunk;
 
 		if (!r)
 			return -EFAULT;
 		if (n == max)
 			return -ENOBUFS;
-		off = gpa - r->gpa;
+		off = addr - (by_uva ? r->uva : r->gpa);
 		chunk = r->size - off;
 		if (chunk > len)
 			chunk = len;
 		iov[n].iov_base = r->host + off;
 		iov[n].iov_len = (size_t)chunk;
 		n++;
-		gpa += chunk;
+		addr += chunk;
 		len -= chunk;
 	}
 	return (int)n;
+}
+
+int vhd_memory_uva_iov(const struct vhd_memory *m, uint64_t uva,
+		       uint64_t len, struct iovec *iov, unsigned int max)
+{
+	return range_iov(m, uva, len, true, iov, max);
+}
+
+int vhd_memory_gpa_iov(const struct vhd_memory *m, uint64_t gpa,
+		       uint64_t len, struct iovec *iov, unsigned int max)
+{
+	return range_iov(m, gpa, len, false, iov, max);
 }

@@ -134,4 +134,39 @@ struct vhu_shared_object {
 	uint8_t uuid[16];
 } __attribute__((packed));
 
+/* IOTLB_MSG and the back-end IOTLB_MSG (struct vhost_iotlb_msg). */
+struct vhu_iotlb {
+	uint64_t iova;
+	uint64_t size;
+	uint64_t uaddr;
+	uint8_t perm;
+	uint8_t type;
+	uint8_t padding[6];
+} __attribute__((packed));
+
+/* SET_DEVICE_STATE_FD. */
+struct vhu_device_state {
+	uint32_t direction;   /* 0: save (we write), 1: load (we read) */
+	uint32_t phase;       /* 0: stopped, the only one defined */
+} __attribute__((packed));
+#define VHU_STATE_SAVE 0
+#define VHU_STATE_LOAD 1
+/* Reply bit: no fd of ours comes back, use the one you sent. */
+#define VHU_STATE_NO_FD (1ull << 8)
+
+/* SET_LOG_BASE. */
+struct vhu_log {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+} __attribute__((packed));
+
+/* GET_INFLIGHT_FD / SET_INFLIGHT_FD. */
+struct vhu_inflight {
+	uint64_t mmap_size;
+	uint64_t mmap_offset;
+	uint16_t num_queues;
+	uint16_t queue_size;
+	uint8_t padding[4];
+} __attribute__((packed));
+
 #endif

@@ -14,6 +14,7 @@
 
 #include "device.h"
 #include "export.h"
+#include "pipe-write.h"
 
 int vhd_queue_init(struct vhostdev *dev, struct vhostdev_queue *q,
 		   unsigned int index)
@@ -25,6 +26,9 @@ int vhd_queue_init(struct vhostdev *dev, struct vhostdev_queue *q,
 	q->index = index;
 	q->mem = dev->mem;
 	q->kick_fd = q->call_fd = q->err_fd = -1;
+	/* The application's choice from here on: it survives ring
+	 * restarts and front ends. */
+	q->notification_enabled = true;
 	q->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (q->epfd < 0)
 		return -errno;
@@ -86,8 +90,9 @@ static void set_nonblocking(int fd)
 }
 
 /* Ring areas, their sizes and alignments per the virtio spec. */
+/* A ring area the device writes (write) or only reads. */
 static int map_area(struct vhostdev_queue *q, const char *what, uint64_t uva,
-		    uint64_t size, uint64_t align, void **out)
+		    uint64_t size, uint64_t align, bool write, void **out)
 {
 	void *p;
 
@@ -97,7 +102,16 @@ static int map_area(struct vhostdev_queue *q, const char *what, uint64_t uva,
 			(unsigned long long)align);
 		return -EINVAL;
 	}
-	p = vhd_memory_uva(q->mem, uva, size);
+	/* Behind a vIOMMU the ring addresses are I/O virtual addresses,
+	 * translated like any other device access. */
+	if (q->iotlb) {
+		q->missed = false;
+		p = vhd_iotlb_ptr(q, uva, size, write);
+		if (!p && q->missed)
+			return -EAGAIN;
+	} else {
+		p = vhd_memory_uva(q->mem, uva, size);
+	}
 	if (!p) {
 		vhd_err(q->dev, "queue %u: %s at 0x%llx (+%llu) is not in guest memory",
 			q->index, what, (unsigned long long)uva,
@@ -123,19 +137,23 @@ int vhd_queue_remap(struct vhostdev_queue *q)
 	int r;
 
 	if (q->packed) {
-		r = map_area(q, "descriptor ring", q->desc_uva, 16 * n, 16, &desc);
+		r = map_area(q, "descriptor ring", q->desc_uva, 16 * n, 16,
+			     true, &desc);
 		if (!r)
-			r = map_area(q, "driver area", q->avail_uva, 4, 4, &driver);
+			r = map_area(q, "driver area", q->avail_uva, 4, 4,
+				     false, &driver);
 		if (!r)
-			r = map_area(q, "device area", q->used_uva, 4, 4, &device);
+			r = map_area(q, "device area", q->used_uva, 4, 4, true,
+				     &device);
 	} else {
-		r = map_area(q, "descriptor table", q->desc_uva, 16 * n, 16, &desc);
+		r = map_area(q, "descriptor table", q->desc_uva, 16 * n, 16,
+			     false, &desc);
 		if (!r)
 			r = map_area(q, "available ring", q->avail_uva,
-				     6 + 2 * n, 2, &driver);
+				     6 + 2 * n, 2, false, &driver);
 		if (!r)
 			r = map_area(q, "used ring", q->used_uva, 6 + 8 * n, 4,
-				     &device);
+				     true, &device);
 	}
 	if (r < 0)
 		return r;
@@ -170,7 +188,18 @@ int vhd_queue_start(struct vhostdev_queue *q)
 	q->indirect = vhd_has_feature(dev, VHOSTDEV_F_RING_INDIRECT_DESC);
 	q->in_order = vhd_has_feature(dev, VHOSTDEV_F_IN_ORDER);
 	q->mem = dev->mem;
+	q->iotlb = vhd_has_feature(dev, VHOSTDEV_F_ACCESS_PLATFORM) ?
+		   &dev->iotlb : NULL;
 	r = vhd_queue_remap(q);
+	if (r == -EAGAIN) {
+		/* Started again when the front end sends the translation. */
+		q->start_pending = true;
+		vhd_iotlb_missed(q);
+		vhd_dbg(dev, "queue %u: waiting for the IOMMU to map its rings",
+			q->index);
+		return -EAGAIN;
+	}
+	q->start_pending = false;
 	if (r < 0)
 		return r;
 	vhd_queue_free_slots(q);
@@ -198,14 +227,26 @@ int vhd_queue_start(struct vhostdev_queue *q)
 		q->last_avail = (uint16_t)q->base;
 		q->used_idx = __atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE);
 	}
+	vhd_dirty_log_update(dev);
+	/* May move last_avail past what a killed process left in flight. */
+	r = vhd_inflight_queue_start(q);
+	if (r < 0) {
+		vhd_queue_free_slots(q);
+		return r;
+	}
 	q->signalled_used_valid = false;
-	q->notification_enabled = true;
+	/* The ring may hold whatever an earlier back end left there. */
+	if (q->packed)
+		vhd_packed_set_notification(q, q->notification_enabled);
+	else
+		vhd_split_set_notification(q, q->notification_enabled);
 	q->inflight = 0;
-	q->broken = false;
-	q->stopping = false;
+	__atomic_store_n(&q->broken, false, __ATOMIC_RELAXED);
+	/* Workers read these without a lock (vhostdev_queue_is_ready). */
+	__atomic_store_n(&q->stopping, false, __ATOMIC_RELAXED);
 	if (!vhd_has_feature(dev, VHOSTDEV_F_PROTOCOL_FEATURES))
-		q->enabled = true;
-	q->started = true;
+		__atomic_store_n(&q->enabled, true, __ATOMIC_RELAXED);
+	__atomic_store_n(&q->started, true, __ATOMIC_RELEASE);
 	vhd_dbg(dev, "queue %u started: %s ring of %u, avail %u, used %u",
 		q->index, q->packed ? "packed" : "split", q->size,
 		q->last_avail, q->used_idx);
@@ -217,10 +258,12 @@ int vhd_queue_start(struct vhostdev_queue *q)
 
 void vhd_queue_stop(struct vhostdev_queue *q)
 {
-	q->started = false;
+	q->start_pending = q->rings_pending = false;
+	__atomic_store_n(&q->started, false, __ATOMIC_RELEASE);
 	__atomic_store_n(&q->stopping, false, __ATOMIC_RELEASE);
 	drop_kick_fd(q);
 	vhd_queue_free_slots(q);
+	vhd_inflight_queue_stop(q);
 	vhd_dbg(q->dev, "queue %u stopped at avail %u used %u", q->index,
 		q->last_avail, q->used_idx);
 }
@@ -232,22 +275,24 @@ void vhd_queue_reset(struct vhostdev_queue *q)
 	drop_kick_fd(q);
 	close_fd(&q->call_fd);
 	close_fd(&q->err_fd);
+	q->start_pending = q->rings_pending = false;
 	q->size = 0;
 	q->desc_uva = q->avail_uva = q->used_uva = q->log_gpa = 0;
 	q->addr_flags = 0;
 	q->base = 0;
-	q->enabled = false;
-	q->broken = false;
+	__atomic_store_n(&q->enabled, false, __ATOMIC_RELEASE);
+	__atomic_store_n(&q->broken, false, __ATOMIC_RELEASE);
 }
 
 int vhd_queue_set_kick(struct vhostdev_queue *q, int fd)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
+	int r;
 
 	drop_kick_fd(q);
 	if (fd >= 0) {
 		if (epoll_ctl(q->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			int r = -errno;
+			r = -errno;
 
 			vhd_err(q->dev, "queue %u: kick fd refused by epoll: %s",
 				q->index, strerror(-r));
@@ -261,7 +306,9 @@ int vhd_queue_set_kick(struct vhostdev_queue *q, int fd)
 		vhd_queue_wake(q);
 		return 0;
 	}
-	return vhd_queue_start(q);
+	r = vhd_queue_start(q);
+	/* Waiting for an IOTLB update is not a failure. */
+	return r == -EAGAIN ? 0 : r;
 }
 
 void vhd_queue_wake(struct vhostdev_queue *q)
@@ -281,7 +328,11 @@ void vhd_queue_signal(struct vhostdev_queue *q)
 		 * loses the interrupt instead of hanging the thread. */
 		uint64_t one = 1;
 
-		if (write(q->call_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		ssize_t n = q->call_can_sigpipe ?
+			vhd_write_no_sigpipe(q->call_fd, &one, sizeof(one)) :
+			write(q->call_fd, &one, sizeof(one));
+
+		if (n < 0 && errno != EAGAIN)
 			vhd_warn(q->dev, "queue %u: interrupt not sent: %s",
 				 q->index, strerror(errno));
 		return;
@@ -297,6 +348,12 @@ void vhd_queue_broken(struct vhostdev_queue *q, const char *why)
 	__atomic_store_n(&q->broken, true, __ATOMIC_RELEASE);
 	__atomic_store_n(&q->dev->needs_reset, 1, __ATOMIC_RELEASE);
 	vhd_device_wake(q->dev);
+}
+
+bool vhd_queue_drain_watched(const struct vhostdev_queue *q)
+{
+	return __atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE) ||
+	       __atomic_load_n(&q->dev->retiring, __ATOMIC_ACQUIRE);
 }
 
 void vhd_queue_drained(struct vhostdev_queue *q)
@@ -331,7 +388,10 @@ VHD_EXPORT unsigned int vhostdev_queue_get_size(struct vhostdev_queue *q)
 
 VHD_EXPORT int vhostdev_queue_is_ready(struct vhostdev_queue *q)
 {
-	return q->started && q->enabled && !q->stopping &&
+	/* Called from workers while the control thread changes these. */
+	return __atomic_load_n(&q->started, __ATOMIC_ACQUIRE) &&
+	       __atomic_load_n(&q->enabled, __ATOMIC_ACQUIRE) &&
+	       !__atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE) &&
 	       !__atomic_load_n(&q->broken, __ATOMIC_ACQUIRE);
 }
 

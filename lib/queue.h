@@ -13,6 +13,10 @@
 
 struct vhostdev;
 struct vhd_memory;
+struct vhd_inflight_split;
+struct vhd_inflight_packed;
+struct vhd_dirty_log;
+struct vhd_iotlb;
 
 /* Most iovecs one request may have; a longer chain fails. */
 #define VHD_MAX_REQ_IOV 1024
@@ -24,6 +28,7 @@ struct vhostdev_req {
 	void *userdata;
 	uint16_t id;        /* split: head index; packed: buffer id */
 	uint16_t ndescs;    /* packed: ring slots the chain took */
+	uint16_t track_entry; /* packed, tracked: head entry in the region */
 	bool busy;          /* popped and not yet pushed */
 	bool done;          /* in-order: pushed, waiting for earlier ones */
 	uint32_t written;   /* in-order: length to report */
@@ -78,6 +83,34 @@ struct vhostdev_queue {
 
 	unsigned int inflight;
 
+	/* In-flight tracking (inflight.c): this ring's part of the shared
+	 * region (track: split, ptrack: packed), NULL when the ring is not
+	 * tracked; chains a previous process left in flight, to be popped
+	 * again first (split: heads, packed: head entries; oldest first). */
+	struct vhd_inflight_split *track;
+	struct vhd_inflight_packed *ptrack;
+	uint64_t track_counter;
+	uint16_t *resubmit;
+	unsigned int resubmit_count, resubmit_next;
+
+	/* vIOMMU (iotlb.c): the table when ACCESS_PLATFORM was acked, else
+	 * NULL; the last translation that missed, and the one asked for. */
+	const struct vhd_iotlb *iotlb;
+	bool missed;
+	uint8_t miss_perm;
+	uint64_t miss_iova;
+	bool miss_asked;
+	uint64_t miss_asked_iova;
+	unsigned int miss_asked_gen;
+	bool start_pending;   /* kick fd came, ring addresses not mapped yet */
+	bool rings_pending;   /* running, ring addresses lost their mapping */
+
+	/* Dirty logging (dirty-log.c): log_ring for the ring writes,
+	 * log_buffers for what requests wrote. */
+	const struct vhd_dirty_log *log;
+	bool log_ring, log_buffers;
+	uint64_t log_ring_gpa;
+
 	/* One slot per possible head/buffer id, size entries. */
 	struct vhostdev_req *slots;
 	/* in-order: ids in pop order, a ring of size entries. */
@@ -86,6 +119,7 @@ struct vhostdev_queue {
 
 	/* Control side. */
 	int kick_fd, call_fd, err_fd;
+	bool call_can_sigpipe; /* a pipe or socket, not an eventfd */
 	int epfd;             /* the queue's stable fd */
 	int wake_fd;          /* eventfd in epfd: in-band kicks, start */
 	bool started;         /* has rings, kick fd and features */
@@ -128,7 +162,10 @@ bool vhd_queue_notify_on_empty(const struct vhostdev_queue *q);
 void vhd_queue_signal(struct vhostdev_queue *q);
 /* A bad chain or ring: log why, stop the queue, set DEVICE_NEEDS_RESET. */
 void vhd_queue_broken(struct vhostdev_queue *q, const char *why);
-/* Called by request.c when inflight drops to 0 while stopping. */
+/* Does the control thread wait for this queue to run dry (a stopping
+ * ring, or old guest memory waiting to be unmapped)? */
+bool vhd_queue_drain_watched(const struct vhostdev_queue *q);
+/* Called by request.c when inflight drops to 0 and it is watched. */
 void vhd_queue_drained(struct vhostdev_queue *q);
 
 #endif

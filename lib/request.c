@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dirty-log.h"
 #include "export.h"
+#include "iotlb.h"
 #include "memory.h"
 #include "ring.h"
 
@@ -104,8 +106,13 @@ int vhd_req_add_buffer(struct vhostdev_req *req, uint64_t gpa, uint32_t len,
 	if (!writable && req->nin)
 		return -EINVAL;
 	for (;;) {
-		n = vhd_memory_gpa_iov(req->q->mem, gpa, len, req->iov + used,
-				       req->iov_cap - used);
+		if (req->q->iotlb)
+			n = vhd_iotlb_iov(req->q, gpa, len, writable,
+					  req->iov + used, req->iov_cap - used);
+		else
+			n = vhd_memory_gpa_iov(req->q->mem, gpa, len,
+					       req->iov + used,
+					       req->iov_cap - used);
 		if (n != -ENOBUFS)
 			break;
 		n = grow_iov(req);
@@ -125,7 +132,12 @@ int vhd_req_fail(struct vhostdev_queue *q, int err)
 {
 	switch (err) {
 	case -ENOMEM:
+	case -EAGAIN:
+		/* Ours, or the IOMMU's translation still to come: the chain
+		 * stays on the ring for the next try. */
 		return err;
+	case -EACCES:
+		return vhd_ring_broken(q, "buffer access not permitted by the IOMMU");
 	case -EFAULT:
 		return vhd_ring_broken(q, "buffer is not in guest memory");
 	case -E2BIG:
@@ -161,6 +173,13 @@ void vhd_req_take_iov(struct vhostdev_req *dst, struct vhostdev_req *src)
 	dst->nin = src->nin;
 }
 
+void *vhd_ring_table(struct vhostdev_queue *q, uint64_t addr, uint32_t len)
+{
+	if (q->iotlb)
+		return vhd_iotlb_ptr(q, addr, len, false);
+	return vhd_memory_gpa(q->mem, addr, len);
+}
+
 /* ---- queue entry points ------------------------------------------------- */
 
 VHD_EXPORT int vhostdev_queue_pop(struct vhostdev_queue *q,
@@ -177,7 +196,15 @@ VHD_EXPORT int vhostdev_queue_pop(struct vhostdev_queue *q,
 	    __atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&q->broken, __ATOMIC_ACQUIRE))
 		return 0;
+	if (q->iotlb) {
+		/* Rings waiting for a translation: the miss was sent. */
+		if (q->rings_pending)
+			return 0;
+		q->missed = false;
+	}
 	r = q->packed ? vhd_packed_pop(q, &req) : vhd_split_pop(q, &req);
+	if (r == -EAGAIN && q->iotlb)
+		return vhd_iotlb_missed(q);
 	if (r <= 0)
 		return r;
 	if (q->in_order) {
@@ -336,12 +363,15 @@ VHD_EXPORT int vhostdev_req_push(struct vhostdev_req *req, uint32_t written)
 	in = vhostdev_req_get_in_size(req);
 	if (written > in)
 		written = (uint32_t)in;
+	/* After the device's writes, before the guest can see them used. */
+	if (q->log_buffers)
+		vhd_log_req_written(q, req, written);
 	if (q->in_order)
 		push_in_order(q, req, written);
 	else
 		ring_push(q, req, written);
 	if (__atomic_sub_fetch(&q->inflight, 1, __ATOMIC_RELEASE) == 0 &&
-	    __atomic_load_n(&q->stopping, __ATOMIC_ACQUIRE))
+	    vhd_queue_drain_watched(q))
 		vhd_queue_drained(q);
 	return 0;
 }

@@ -5,6 +5,8 @@
  * guest-written field is read once and only the local copy is trusted. */
 #include <errno.h>
 
+#include "dirty-log.h"
+#include "inflight.h"
 #include "memory.h"
 #include "ring.h"
 
@@ -42,9 +44,10 @@ static int walk_indirect(struct vhostdev_queue *q, struct vhostdev_req *req,
 
 	if (len == 0 || len % sizeof(struct vring_packed_desc))
 		return vhd_ring_broken(q, "indirect table length is zero or not a multiple of 16");
-	table = vhd_memory_gpa(q->mem, addr, len);
+	table = vhd_ring_table(q, addr, len);
 	if (!table)
-		return vhd_ring_broken(q, "indirect table is not in guest memory");
+		return q->missed ? -EAGAIN :
+		       vhd_ring_broken(q, "indirect table is not in guest memory");
 	n = len / sizeof(struct vring_packed_desc);
 	if (n > VHD_MAX_REQ_IOV)
 		return vhd_ring_broken(q, "indirect table is too long");
@@ -75,64 +78,79 @@ static bool rearm_kicks(struct vhostdev_queue *q)
 		return false;
 	vhd_guest_store(&q->device_event->flags,
 			(uint16_t)VRING_PACKED_EVENT_FLAG_ENABLE);
+	if (q->log_ring)
+		vhd_log_device_event_write(q, 2, 2);
 	vhd_full_fence();
 	return true;
 }
 
-int vhd_packed_pop(struct vhostdev_queue *q, struct vhostdev_req **out)
+/* One descriptor of a chain (from the ring or the in-flight region) into
+ * req: an indirect table (only as the whole chain) or a buffer. */
+static int add_desc(struct vhostdev_queue *q, struct vhostdev_req *req,
+		    uint64_t addr, uint32_t len, uint16_t flags, bool alone)
 {
-	struct vhostdev_req *scratch, *req;
-	uint16_t i = q->last_avail, flags, id;
-	bool wrap = q->avail_wrap;
-	unsigned int count = 0;
 	int r;
 
-	/* The head's flags publish the whole chain: acquire, then read. */
-	flags = vhd_guest_load_acquire(&q->pdesc[i].flags);
-	if (!desc_available(flags, wrap)) {
-		if (!rearm_kicks(q))
-			return 0;
-		flags = vhd_guest_load_acquire(&q->pdesc[i].flags);
-		if (!desc_available(flags, wrap))
-			return 0;
+	if (flags & VRING_DESC_F_INDIRECT) {
+		if (!q->indirect)
+			return vhd_ring_broken(q, "indirect descriptor without INDIRECT_DESC");
+		if (!alone || (flags & VRING_DESC_F_NEXT))
+			return vhd_ring_broken(q, "indirect descriptor chained to others");
+		return walk_indirect(q, req, addr, len);
 	}
+	r = vhd_req_add_buffer(req, addr, len, flags & VRING_DESC_F_WRITE);
+	return r < 0 ? vhd_req_fail(q, r) : 0;
+}
 
-	/* The buffer id is in the chain's last descriptor: gather into the
-	 * scratch slot until we know which slot the chain belongs to. */
-	scratch = vhd_queue_scratch(q);
-	vhd_req_begin(scratch, 0);
+/* Reads the chain starting at q->last_avail into scratch: *next and
+ * *next_wrap get the position after it, *count its descriptors, *id its
+ * buffer id. head_flags are the head's flags as already checked. */
+static int take_chain(struct vhostdev_queue *q, struct vhostdev_req *scratch,
+		      uint16_t head_flags, uint16_t *next, bool *next_wrap,
+		      unsigned int *count, uint16_t *id)
+{
+	uint16_t i = q->last_avail;
+	bool wrap = q->avail_wrap;
+	unsigned int n = 0;
+	int r;
+
 	for (;;) {
 		struct vring_packed_desc d;
+		bool last;
 
-		if (count == q->size)
+		if (n == q->size)
 			return vhd_ring_broken(q, "descriptor chain is longer than the ring");
 		vhd_guest_copy(&d, &q->pdesc[i], sizeof(d));
 		/* Keep the head flags we checked, not a second read. */
-		if (count == 0)
-			d.flags = flags;
-		count++;
+		if (n == 0)
+			d.flags = head_flags;
+		last = (d.flags & VRING_DESC_F_INDIRECT) ||
+		       !(d.flags & VRING_DESC_F_NEXT);
+		if (q->ptrack)
+			vhd_inflight_packed_desc(q, &d, n == 0, last);
+		n++;
 		advance(q, &i, &wrap, 1);
-
-		if (d.flags & VRING_DESC_F_INDIRECT) {
-			if (!q->indirect)
-				return vhd_ring_broken(q, "indirect descriptor without INDIRECT_DESC");
-			if (count != 1 || (d.flags & VRING_DESC_F_NEXT))
-				return vhd_ring_broken(q, "indirect descriptor chained to others");
-			r = walk_indirect(q, scratch, d.addr, d.len);
-			if (r < 0)
-				return r;
-			id = d.id;
-			break;
-		}
-		r = vhd_req_add_buffer(scratch, d.addr, d.len,
-				       d.flags & VRING_DESC_F_WRITE);
+		r = add_desc(q, scratch, d.addr, d.len, d.flags, n == 1);
 		if (r < 0)
-			return vhd_req_fail(q, r);
-		if (!(d.flags & VRING_DESC_F_NEXT)) {
-			id = d.id;
+			return r;
+		if (last) {
+			*id = d.id;
 			break;
 		}
 	}
+	*next = i;
+	*next_wrap = wrap;
+	*count = n;
+	return 0;
+}
+
+/* Moves a chain gathered in the scratch slot to the slot of its buffer
+ * id. */
+static int claim_slot(struct vhostdev_queue *q, struct vhostdev_req *scratch,
+		      uint16_t id, unsigned int count,
+		      struct vhostdev_req **out)
+{
+	struct vhostdev_req *req;
 
 	if (id >= q->size)
 		return vhd_ring_broken(q, "buffer id outside the ring");
@@ -142,10 +160,83 @@ int vhd_packed_pop(struct vhostdev_queue *q, struct vhostdev_req **out)
 	vhd_req_begin(req, id);
 	vhd_req_take_iov(req, scratch);
 	req->ndescs = (uint16_t)count;
-	q->last_avail = i;
-	q->avail_wrap = wrap;
 	req->busy = true;
 	*out = req;
+	return 0;
+}
+
+/* A chain a previous process took and never returned, rebuilt from the
+ * copies of its descriptors in the in-flight region (its ring slots may
+ * hold used descriptors by now). The copies come from the front end's
+ * memory and are checked like the ring itself. */
+static int pop_resubmitted(struct vhostdev_queue *q, struct vhostdev_req **out)
+{
+	const struct vhd_inflight_packed *t = q->ptrack;
+	uint16_t head = q->resubmit[q->resubmit_next], e = head, id = 0;
+	unsigned int n = t->desc[head].num;
+	struct vhostdev_req *scratch = vhd_queue_scratch(q);
+	int r;
+
+	vhd_req_begin(scratch, 0);
+	for (unsigned int k = 0; k < n; k++) {
+		struct vhd_inflight_packed_desc d;
+
+		if (e >= q->size)
+			return vhd_ring_broken(q, "in-flight region holds a broken chain");
+		vhd_guest_copy(&d, &t->desc[e], sizeof(d));
+		/* The copy kept the driver's NEXT flag: only the chain's
+		 * length says where it ends. */
+		r = add_desc(q, scratch, d.addr, d.len,
+			     d.flags & ~VRING_DESC_F_NEXT, n == 1);
+		if (r < 0)
+			return r;
+		id = d.id;
+		e = d.next;
+	}
+	r = claim_slot(q, scratch, id, n, out);
+	if (r < 0)
+		return r;
+	(*out)->track_entry = head;
+	q->resubmit_next++;
+	return 1;
+}
+
+int vhd_packed_pop(struct vhostdev_queue *q, struct vhostdev_req **out)
+{
+	struct vhostdev_req *scratch;
+	uint16_t flags, id = 0, next = 0;
+	unsigned int count = 0;
+	bool next_wrap = false;
+	int r;
+
+	if (q->resubmit_next < q->resubmit_count && q->ptrack)
+		return pop_resubmitted(q, out);
+	/* The head's flags publish the whole chain: acquire, then read. */
+	flags = vhd_guest_load_acquire(&q->pdesc[q->last_avail].flags);
+	if (!desc_available(flags, q->avail_wrap)) {
+		if (!rearm_kicks(q))
+			return 0;
+		flags = vhd_guest_load_acquire(&q->pdesc[q->last_avail].flags);
+		if (!desc_available(flags, q->avail_wrap))
+			return 0;
+	}
+
+	/* The buffer id is in the chain's last descriptor: gather into the
+	 * scratch slot until we know which slot the chain belongs to. */
+	scratch = vhd_queue_scratch(q);
+	vhd_req_begin(scratch, 0);
+	r = take_chain(q, scratch, flags, &next, &next_wrap, &count, &id);
+	if (r == 0)
+		r = claim_slot(q, scratch, id, count, out);
+	if (r < 0) {
+		if (q->ptrack)
+			vhd_inflight_packed_abort(q);
+		return r;
+	}
+	if (q->ptrack)
+		vhd_inflight_packed_taken(q, *out);
+	q->last_avail = next;
+	q->avail_wrap = next_wrap;
 	return 1;
 }
 
@@ -186,10 +277,16 @@ void vhd_packed_push(struct vhostdev_queue *q, struct vhostdev_req *req,
 	/* WRITE in a used descriptor says whether len means anything. */
 	if (written)
 		flags |= VRING_DESC_F_WRITE;
+	if (q->ptrack)
+		vhd_inflight_packed_used_before(q, req);
 	vhd_guest_store(&d->id, req->id);
 	vhd_guest_store(&d->len, written);
 	/* id and len must be visible before the flags that publish them. */
 	vhd_guest_store_release(&d->flags, flags);
+	if (q->log_ring)
+		vhd_log_ring_write(q, 16ull * q->used_idx, 16);
+	if (q->ptrack)
+		vhd_inflight_packed_used_after(q, req);
 	/* Past a ring's worth since the last decision, positions become
 	 * ambiguous modulo 2 * size: signal next time to be safe. Checked
 	 * before moving, while the distance is still exact. */
@@ -254,6 +351,8 @@ void vhd_packed_set_notification(struct vhostdev_queue *q, bool enable)
 				  VRING_PACKED_EVENT_FLAG_DISABLE;
 
 	vhd_guest_store(&q->device_event->flags, flags);
+	if (q->log_ring)
+		vhd_log_device_event_write(q, 2, 2);
 	/* The caller re-checks the ring next; that read must not pass the
 	 * store above. */
 	if (enable)

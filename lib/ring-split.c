@@ -6,6 +6,8 @@
  * and only the local is used. */
 #include <errno.h>
 
+#include "dirty-log.h"
+#include "inflight.h"
 #include "memory.h"
 #include "ring.h"
 
@@ -18,6 +20,17 @@ static inline uint16_t *used_event(struct vhostdev_queue *q)
 static inline uint16_t *avail_event(struct vhostdev_queue *q)
 {
 	return (uint16_t *)&q->used->ring[q->size];
+}
+
+/* Every store into the used ring goes through here when the ring is
+ * logged for migration. */
+static inline void log_used(struct vhostdev_queue *q, const void *p,
+			    size_t len)
+{
+	if (q->log_ring)
+		vhd_log_ring_write(q, (uint64_t)((const uint8_t *)p -
+						 (const uint8_t *)q->used),
+				   len);
 }
 
 /* Split rings are a power of two in size (the front end checks it, and
@@ -37,9 +50,10 @@ static int walk_indirect(struct vhostdev_queue *q, struct vhostdev_req *req,
 
 	if (len == 0 || len % sizeof(struct vring_desc))
 		return vhd_ring_broken(q, "indirect table length is zero or not a multiple of 16");
-	table = vhd_memory_gpa(q->mem, addr, len);
+	table = vhd_ring_table(q, addr, len);
 	if (!table)
-		return vhd_ring_broken(q, "indirect table is not in guest memory");
+		return q->missed ? -EAGAIN :
+		       vhd_ring_broken(q, "indirect table is not in guest memory");
 	n = len / sizeof(struct vring_desc);
 	/* Entries of length 0 make no iovec: cap the walk too, so a huge
 	 * table of them cannot keep us busy. */
@@ -112,15 +126,37 @@ static bool rearm_kicks(struct vhostdev_queue *q)
 	if (!q->notification_enabled)
 		return false;
 	if (q->event_idx) {
-		if (vhd_guest_load(avail_event(q)) != q->last_avail)
+		if (vhd_guest_load(avail_event(q)) != q->last_avail) {
 			vhd_guest_store(avail_event(q), q->last_avail);
+			log_used(q, avail_event(q), 2);
+		}
 	} else {
 		if (!(vhd_guest_load(&q->used->flags) & VRING_USED_F_NO_NOTIFY))
 			return false;
 		vhd_guest_store(&q->used->flags, 0);
+		log_used(q, &q->used->flags, 2);
 	}
 	vhd_full_fence();
 	return true;
+}
+
+/* A chain a previous process took and never returned, taken again. The
+ * driver has not had it back, so its descriptors are still there. */
+static int pop_resubmitted(struct vhostdev_queue *q, struct vhostdev_req **out)
+{
+	uint16_t head = q->resubmit[q->resubmit_next];
+	struct vhostdev_req *req = &q->slots[head];
+	int r;
+
+	if (req->busy)
+		return vhd_ring_broken(q, "resubmitted head is already in flight");
+	r = walk_chain(q, req, head);
+	if (r < 0)
+		return r;
+	q->resubmit_next++;
+	req->busy = true;
+	*out = req;
+	return 1;
 }
 
 int vhd_split_pop(struct vhostdev_queue *q, struct vhostdev_req **out)
@@ -129,6 +165,8 @@ int vhd_split_pop(struct vhostdev_queue *q, struct vhostdev_req **out)
 	struct vhostdev_req *req;
 	int r;
 
+	if (q->resubmit_next < q->resubmit_count)
+		return pop_resubmitted(q, out);
 	avail_idx = vhd_guest_load_acquire(&q->avail->idx);
 	pending = avail_idx - q->last_avail;
 	if (pending == 0) {
@@ -151,10 +189,14 @@ int vhd_split_pop(struct vhostdev_queue *q, struct vhostdev_req **out)
 	r = walk_chain(q, req, head);
 	if (r < 0)
 		return r;
+	if (q->track)
+		vhd_inflight_split_taken(q, head);
 
 	q->last_avail++;
-	if (q->event_idx && q->notification_enabled)
+	if (q->event_idx && q->notification_enabled) {
 		vhd_guest_store(avail_event(q), q->last_avail);
+		log_used(q, avail_event(q), 2);
+	}
 	req->busy = true;
 	*out = req;
 	return 1;
@@ -165,11 +207,17 @@ void vhd_split_push(struct vhostdev_queue *q, struct vhostdev_req *req,
 {
 	struct vring_used_elem *e = &q->used->ring[ring_slot(q, q->used_idx)];
 
+	if (q->track)
+		vhd_inflight_split_used_before(q, req->id);
 	vhd_guest_store(&e->id, (uint32_t)req->id);
 	vhd_guest_store(&e->len, written);
 	q->used_idx++;
 	/* The entry must be visible before the index that publishes it. */
 	vhd_guest_store_release(&q->used->idx, q->used_idx);
+	log_used(q, e, sizeof(*e));
+	log_used(q, &q->used->idx, 2);
+	if (q->track)
+		vhd_inflight_split_used_after(q, req->id, q->used_idx);
 	/* More than a ring's worth used without a decision: rather than
 	 * reason about so long a window (past 65535 entries the 16-bit
 	 * event index test would misread it), signal at the next one. */
@@ -212,12 +260,15 @@ void vhd_split_set_notification(struct vhostdev_queue *q, bool enable)
 	if (q->event_idx) {
 		/* Disabling needs no write: avail_event stops moving, so the
 		 * driver kicks at most once more. */
-		if (enable)
+		if (enable) {
 			vhd_guest_store(avail_event(q), q->last_avail);
+			log_used(q, avail_event(q), 2);
+		}
 	} else {
 		uint16_t flags = enable ? 0 : VRING_USED_F_NO_NOTIFY;
 
 		vhd_guest_store(&q->used->flags, flags);
+		log_used(q, &q->used->flags, 2);
 	}
 	/* The caller re-checks the ring next: that read must not pass the
 	 * store above, or a buffer added in between goes unnoticed. */

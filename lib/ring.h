@@ -44,6 +44,11 @@ static inline struct vhostdev_req *vhd_queue_scratch(struct vhostdev_queue *q)
  * freed, so the steady state allocates nothing. */
 void vhd_req_take_iov(struct vhostdev_req *dst, struct vhostdev_req *src);
 
+/* A table the device reads through one pointer (an indirect table):
+ * guest physical, or behind a vIOMMU an I/O virtual address. NULL when
+ * not mapped; q->missed then says whether the IOMMU may still map it. */
+void *vhd_ring_table(struct vhostdev_queue *q, uint64_t addr, uint32_t len);
+
 /* Maps a vhd_req_add_buffer() error to the queue's fate: -ENOMEM is ours
  * and leaves the ring untouched for a retry; anything else is the guest's
  * fault and breaks the queue. Returns the errno for pop. */

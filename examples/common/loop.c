@@ -70,6 +70,10 @@ struct daemon *daemon_free(struct daemon *d)
 		close(d->retry_fd);
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
+	/* The device may outlive this daemon (its owner holds a reference
+	 * and stops its queues later, which logs): it must not log through
+	 * a daemon that is gone. */
+	vhostdev_set_log_fn(d->dev, NULL, NULL);
 	vhostdev_unref(d->dev);
 	free(d);
 	return NULL;

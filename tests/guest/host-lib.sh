@@ -27,9 +27,12 @@ vg_qemu_bin=${VHOSTDEV_QEMU:-qemu-system-x86_64}
 
 # Set by a test before vg_qemu_start: more kernel command-line words (each
 # name=value without a dot reaches the guest script as an environment
-# variable), and whether QEMU gets an HMP monitor for vg_hmp.
+# variable), whether QEMU gets an HMP monitor for vg_hmp, the machine
+# type with its options (default pc) and the number of CPUs (default 1).
 vg_append=
 vg_monitor=
+vg_machine=
+vg_smp=
 
 vg_monitor_reader=
 vg_sockdir=
@@ -283,6 +286,7 @@ vg_base_initramfs()
 		if [ -e "$base" ]; then
 			for input in "$vg_here/make-initramfs.sh" \
 				"$vg_here/guest-init.sh" "$vg_here/guest-lib.sh" \
+				"$vg_here/fs-guest-tool.c" \
 				"$(command -v busybox)"; do
 				[ "$input" -nt "$base" ] && stale=1
 			done
@@ -365,9 +369,9 @@ vg_qemu_start()
 	fi
 	echo "=== $(date +%T) run $n: $*" >>"$vg_work/qemu.log"
 	"$vg_qemu_bin" \
-		-M pc,memory-backend=vg-mem,accel=$accel \
+		-M "${vg_machine:-pc}",memory-backend=vg-mem,accel=$accel \
 		-object memory-backend-memfd,id=vg-mem,size=256M,share=on \
-		-m 256M -smp 1 \
+		-m 256M -smp "${vg_smp:-1}" \
 		-nodefaults -display none -vga none -nic none -no-reboot \
 		-kernel "$vg_kernel" -initrd "$vg_work/initrd" \
 		-append "console=ttyS0 panic=-1 vhostdev_test=$vg_name $vg_append" \
@@ -492,4 +496,109 @@ vg_pass()
 {
 	vg_log "PASS"
 	exit 0
+}
+
+# ---- live migration ---------------------------------------------------------
+
+vg_dest_pid=
+vg_dest_console=
+vg_dest_reader=
+vg_dest_count=0
+vg_migrate_downtime=
+
+# vg_qemu_start_incoming URI [QEMU ARGS...]: starts a second QEMU, the
+# destination of a live migration, waiting at URI (-incoming). Its machine
+# must be the source's (the options of vg_qemu_start) and its devices
+# given in the same order. Its console goes to console-dest-N.log (N counts
+# the destinations of the test), its host channel and monitor to FIFOs of
+# their own (ctl-dest-N, mon-dest-N) until vg_qemu_switch_to_dest makes it
+# the QEMU the harness talks to.
+vg_qemu_start_incoming()
+{
+	local accel=${VHOSTDEV_QEMU_ACCEL:-tcg} uri=$1 d
+	shift
+	vg_dest_count=$((vg_dest_count + 1))
+	d=$vg_work/dest-$vg_dest_count
+	vg_dest_console=$vg_work/console-dest-$vg_dest_count.log
+	: >"$vg_dest_console"
+	rm -f "$d".ctl.* "$d".mon.*
+	mkfifo "$d.ctl.in" "$d.ctl.out" "$d.mon.in" "$d.mon.out" ||
+		vg_fail "mkfifo failed"
+	echo "=== $(date +%T) destination $vg_dest_count: $*" \
+		>>"$vg_work/qemu-dest.log"
+	"$vg_qemu_bin" \
+		-M pc,memory-backend=vg-mem,accel=$accel \
+		-object memory-backend-memfd,id=vg-mem,size=256M,share=on \
+		-m 256M -smp 1 \
+		-nodefaults -display none -vga none -nic none -no-reboot \
+		-kernel "$vg_kernel" -initrd "$vg_work/initrd" \
+		-append "console=ttyS0 panic=-1 vhostdev_test=$vg_name $vg_append" \
+		-serial "file:$vg_dest_console" -serial "pipe:$d.ctl" \
+		-monitor "pipe:$d.mon" -incoming "$uri" \
+		"$@" </dev/null >>"$vg_work/qemu-dest.log" 2>&1 &
+	vg_dest_pid=$!
+	exec 5<>"$d.ctl.in" 6<>"$d.mon.in"
+	# Once it is the guest's, its answers are read where vg_migrate
+	# looks for them.
+	cat "$d.mon.out" >>"$vg_work/monitor.log" &
+	vg_dest_reader=$!
+	vg_log "started destination QEMU (pid $vg_dest_pid), console in $vg_dest_console"
+}
+
+# vg_migrate URI SECONDS: migrates the running guest (source QEMU, which
+# needs vg_monitor=yes) to URI and waits until the source reports the
+# migration completed; fails if it failed or took longer. Sets
+# vg_migrate_downtime to the downtime in ms that QEMU reports.
+vg_migrate()
+{
+	local uri=$1 limit=$((SECONDS + $2)) info
+	vg_hmp "migrate -d $uri"
+	while :; do
+		vg_check
+		vg_pid_alive "$vg_dest_pid" ||
+			vg_fail "the destination QEMU died during the migration"
+		sleep 0.5
+		: >"$vg_work/monitor.log"
+		vg_hmp "info migrate" >/dev/null
+		sleep 0.5
+		info=$(tr -d '\r' <"$vg_work/monitor.log")
+		case "$info" in
+		*[Ss]tatus:*completed*) break ;;
+		*[Ss]tatus:*failed*|*[Ss]tatus:*cancelled*)
+			vg_fail "the migration failed: $info" ;;
+		esac
+		[ "$SECONDS" -lt "$limit" ] ||
+			vg_fail "the migration did not complete within $2 s"
+	done
+	echo "$info" >"$vg_work/migrate-info.log"
+	# QEMU 10 prints "down=N" on its "Time (ms):" line; older versions
+	# a line "downtime: N ms".
+	vg_migrate_downtime=$(echo "$info" | sed -n \
+		-e 's/.*[^a-z]down=\([0-9]*\).*/\1/p' \
+		-e 's/^downtime: \([0-9]*\) ms.*/\1/p' | head -n 1)
+	vg_log "migration completed, downtime ${vg_migrate_downtime:-?} ms"
+}
+
+# vg_qemu_switch_to_dest: after vg_migrate, quits the source QEMU and makes
+# the destination the one vg_send, vg_hmp, vg_wait_step and
+# vg_wait_verdict talk to and watch.
+vg_qemu_switch_to_dest()
+{
+	vg_hmp quit
+	vg_qemu_wait_exit
+	exec 7>&5 8>&6 5>&- 6>&-
+	vg_qemu_pid=$vg_dest_pid
+	vg_console=$vg_dest_console
+	vg_monitor_reader=$vg_dest_reader
+	vg_dest_pid= vg_dest_reader=
+	vg_log "the destination QEMU (pid $vg_qemu_pid) is now the guest's"
+}
+
+# vg_qemu_dest_kill: ends a destination QEMU that never took over (for a
+# test's exit trap, next to vg_cleanup).
+vg_qemu_dest_kill()
+{
+	[ -n "$vg_dest_pid" ] && kill "$vg_dest_pid" 2>/dev/null
+	[ -n "$vg_dest_reader" ] && kill "$vg_dest_reader" 2>/dev/null
+	vg_dest_pid= vg_dest_reader=
 }

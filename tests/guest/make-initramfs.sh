@@ -35,6 +35,35 @@ done
 cp "$here/guest-init.sh" "$stage/init"
 chmod 755 "$stage/init"
 cp "$here/guest-lib.sh" "$stage/lib/vhostdev/guest-lib.sh"
+# The virtio-fs tests' helper for what busybox lacks (xattrs, fsync,
+# fallocate, SEEK_DATA, copy_file_range, renameat2 flags): a static binary.
+if ! ${CC:-cc} -static -O2 -o "$stage/bin/fs-guest-tool" \
+	"$here/fs-guest-tool.c" 2>"$stage/cc.err"; then
+	cat "$stage/cc.err" >&2
+	echo "make-initramfs: could not build fs-guest-tool (static libc?)" >&2
+	exit 2
+fi
+rm -f "$stage/cc.err"
+
+# Disk tools busybox lacks or does only in part (ext4 with a journal, fsck,
+# write-zeroes): the host's own binaries, with the shared libraries and
+# loader they name, under the same paths. Tests that need one check that
+# it is there; a host without them gets an initramfs without them.
+copy_with_libs()
+{
+	mkdir -p "$stage$(dirname "$1")"
+	cp -L "$1" "$stage$1"
+	for lib in $(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+		$1 ~ /^\// { print $1 }'); do
+		[ -e "$stage$lib" ] && continue
+		mkdir -p "$stage$(dirname "$lib")"
+		cp -L "$lib" "$stage$lib"
+	done
+}
+for tool in /usr/sbin/mke2fs /usr/sbin/e2fsck /usr/sbin/blkdiscard \
+	/usr/bin/fallocate; do
+	[ -x "$tool" ] && copy_with_libs "$tool"
+done
 
 # Written next to the output and renamed, so that a reader never sees half
 # an archive.

@@ -43,7 +43,8 @@ START_TEST(offered)
 	ck_assert(f & VHF_BIT(VHF_F_INDIRECT_DESC));
 	ck_assert(f & VHF_BIT(VHF_F_EVENT_IDX));
 	ck_assert(f & VHF_BIT(VHF_F_RING_PACKED));
-	/* Bits it cannot honour are not offered by default. */
+	/* ACCESS_PLATFORM only when a device asks for it: a front end
+	 * that accepts it must then run an IOMMU for it. */
 	ck_assert(!(f & VHF_BIT(VHF_F_ACCESS_PLATFORM)));
 	/* Protocol features may be asked before SET_FEATURES. */
 	ck_assert_int_eq(vhf_get_protocol_features(s.c, &pf), 0);

@@ -254,6 +254,44 @@ START_TEST(table_replaced_while_running)
 }
 END_TEST
 
+/* A request popped before SET_MEM_TABLE still holds iovecs into the old
+ * mappings: they must stay mapped until it completes (unmapping them at
+ * once would make the late write fault, or land in whatever the kernel
+ * maps there next). */
+START_TEST(table_replaced_with_request_in_flight)
+{
+	struct vhf_vq *vq;
+	uint16_t id;
+	uint32_t used;
+	int head;
+
+	td = tdev_start(NULL);
+	ts_open(&s, td, WANT, PROTOCOL);
+	vq = ts_start_queue(&s, 0, 16);
+	tdev_hold(td, true);
+	head = post_at(vq, pool(0), pool(1), 300, 9);
+	ck_assert_int_ge(head, 0);
+	vhf_vq_kick(vq);
+	for (int i = 0; i < 1000 && tdev_held(td) < 1; i++)
+		poll(NULL, 0, 5);
+	ck_assert_uint_eq(tdev_held(td), 1);
+
+	/* Once only: a second table could land where the first old one was
+	 * and hide an early unmap. */
+	ck_assert_int_eq(vhf_set_mem_table(s.c, s.mem), 0);
+	tdev_hold(td, false);
+	ck_assert_uint_eq(tdev_release(td), 1);
+	ts_wait_used(&s, vq, &id, &used);
+	ck_assert_int_eq(id, head);
+	ck_assert_uint_eq(used, 300);
+	/* Same memfds, so the old mapping's pages are ours too. */
+	check_at(pool(1), 300, 9);
+	echo_at(vq, pool(2), pool(3), 200, 4);
+	ck_assert_uint_eq(tdev_errors(td), 0);
+	finish();
+}
+END_TEST
+
 /* A bad table is refused and the old one stays in force. */
 START_TEST(bad_table_keeps_old)
 {
@@ -399,6 +437,7 @@ Suite *proto_suite(void)
 	tc = t_tcase(su, "changes");
 	tcase_add_test(tc, slots_while_running);
 	tcase_add_test(tc, table_replaced_while_running);
+	tcase_add_test(tc, table_replaced_with_request_in_flight);
 	tcase_add_test(tc, bad_table_keeps_old);
 	tcase_add_test(tc, many_slots);
 	return su;

@@ -323,6 +323,52 @@ START_TEST(stop_restart)
 }
 END_TEST
 
+static void kicks_off(struct tdev *t, void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(vhostdev_queue_set_notification(
+				 vhostdev_get_queue(tdev_dev(t), 0), 0), 0);
+}
+
+static void kicks_on(struct tdev *t, void *arg)
+{
+	(void)arg;
+	ck_assert_int_eq(vhostdev_queue_set_notification(
+				 vhostdev_get_queue(tdev_dev(t), 0), 1), 0);
+}
+
+/* What the ring tells the driver about kicks: 1 when it asks for none. */
+static unsigned int kicks_suppressed(struct vhf_vq *vq)
+{
+	if (vhf_vq_is_packed(vq))
+		return __atomic_load_n(&vhf_vq_device_event(vq)->flags,
+				       __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&vhf_vq_used(vq)->flags, __ATOMIC_ACQUIRE);
+}
+
+/* Suppressing kicks before the ring starts is the application's choice:
+ * starting (and restarting) the ring applies it instead of resetting it. */
+START_TEST(notification_choice_survives_start)
+{
+	struct vhf_vq *vq;
+	uint32_t base;
+
+	start(BASE | LAYOUT(_i));
+	tdev_call(td, kicks_off, NULL);
+	vq = ts_start_queue(&s, 0, 16);
+	ck_assert_uint_eq(kicks_suppressed(vq), 1);
+	ck_assert_int_eq(vhf_vq_stop(s.c, vq, &base), 0);
+	ck_assert_int_eq(vhf_vq_setup(s.c, vq), 0);
+	ck_assert_int_eq(vhf_vq_enable(s.c, vq, true), 0);
+	ck_assert_uint_eq(kicks_suppressed(vq), 1);
+	tdev_call(td, kicks_on, NULL);
+	ck_assert_uint_eq(kicks_suppressed(vq), 0);
+	/* Our front end, like a driver, kicks only when asked to. */
+	ts_echo(&s, vq, 100, 1, 1, false);
+	finish();
+}
+END_TEST
+
 /* Kick fds are the front end's: the spec allows eventfds without
  * O_NONBLOCK, or pipes. Neither may block the device. */
 START_TEST(foreign_kick_fds)
@@ -386,6 +432,34 @@ START_TEST(unread_call_pipe)
 	close(p[0]);
 	close(p[1]);
 	finish();
+}
+END_TEST
+
+/* A call pipe whose reader is gone: writing to it raises SIGPIPE, which
+ * would kill this whole process (the device runs in it). The library
+ * must swallow it and go on serving. */
+START_TEST(closed_call_pipe)
+{
+	struct vhf_vq *vq;
+	uint16_t id;
+	uint32_t len;
+	int p[2];
+
+	start(BASE | LAYOUT(_i));
+	vq = ts_start_queue(&s, 0, 16);
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	close(p[0]);
+	ck_assert_int_eq(vhf_set_vring_call(s.c, 0, p[1]), 0);
+	close(p[1]);
+	for (unsigned int i = 0; i < 20; i++) {
+		ck_assert_int_ge(ts_post(&s, vq, i, 8, 1, 1, false), 0);
+		vhf_vq_kick(vq);
+		ck_assert_msg(ts_poll_used(vq, &id, &len),
+			      "round %u not served", i);
+	}
+	ck_assert_int_eq(vhf_sync(s.c), 0);
+	ts_close(&s);
+	tdev_stop(td);
 }
 END_TEST
 
@@ -486,6 +560,7 @@ Suite *proto_suite(void)
 	tcase_add_loop_test(tc, two_queues, 0, 2);
 	tcase_add_loop_test(tc, foreign_kick_fds, 0, 2);
 	tcase_add_loop_test(tc, unread_call_pipe, 0, 2);
+	tcase_add_loop_test(tc, closed_call_pipe, 0, 2);
 	tc = t_tcase(su, "notifications");
 	tcase_add_loop_test(tc, interrupt_flags, 0, 2);
 	tcase_add_loop_test(tc, interrupt_event_idx, 0, 2);
@@ -496,5 +571,6 @@ Suite *proto_suite(void)
 	tc = t_tcase(su, "stop");
 	tcase_add_loop_test(tc, get_vring_base_waits, 0, 2);
 	tcase_add_loop_test(tc, stop_restart, 0, 2);
+	tcase_add_loop_test(tc, notification_choice_survives_start, 0, 2);
 	return su;
 }

@@ -248,7 +248,11 @@ static void race(uint64_t features)
 		   0);
 	__atomic_store_n(&stop_scribbling, 0, __ATOMIC_RELEASE);
 	ck_assert_int_eq(pthread_create(&t, NULL, scribbler, NULL), 0);
-	for (unsigned int round = 0; round < 20000; round++)
+	/* On a loaded machine the scribbler may not run for a while: keep
+	 * draining until it has produced something (bounded). */
+	for (unsigned int round = 0;
+	     round < 20000 || (popped + broken == 0 && round < 20000000);
+	     round++)
 		drain_and_check(&popped, &broken);
 	__atomic_store_n(&stop_scribbling, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);

@@ -218,19 +218,57 @@ START_TEST(remove_exact_region_only)
 {
 	guest_std_layout(&g);
 	const uint64_t size = GUEST_REGION_SIZE;
+	struct vhd_retired retired = { 0 };
+	volatile uint8_t *old;
 
-	ck_assert_int_eq(vhd_memory_remove(g.mem, GUEST_B, size - 1), -ENOENT);
-	ck_assert_int_eq(vhd_memory_remove(g.mem, GUEST_B + 1, size), -ENOENT);
-	ck_assert_int_eq(vhd_memory_remove(g.mem, GUEST_B, size), 0);
+	ck_assert_int_eq(vhd_retired_reserve(&retired, 1), 0);
+	old = vhd_memory_gpa(g.mem, GUEST_B, 1);
+	ck_assert_ptr_nonnull((void *)old);
+	ck_assert_int_eq(vhd_memory_remove(g.mem, GUEST_B, size - 1, &retired),
+			 -ENOENT);
+	ck_assert_int_eq(vhd_memory_remove(g.mem, GUEST_B + 1, size, &retired),
+			 -ENOENT);
+	ck_assert_uint_eq(retired.count, 0);
+	ck_assert_int_eq(vhd_memory_remove(g.mem, GUEST_B, size, &retired), 0);
 	ck_assert_uint_eq(g.mem->count, 2);
 	ck_assert_ptr_null(vhd_memory_gpa(g.mem, GUEST_B, 1));
 	ck_assert_ptr_nonnull(vhd_memory_gpa(g.mem, GUEST_A, 1));
 	ck_assert_ptr_nonnull(vhd_memory_gpa(g.mem, GUEST_C, 1));
-	ck_assert_int_eq(vhd_memory_remove(g.mem, GUEST_B, GUEST_REGION_SIZE),
-			 -ENOENT);
+	/* Retired, not unmapped: a request still in flight may write. */
+	ck_assert_uint_eq(retired.count, 1);
+	*old = 0x5a;
+	ck_assert_uint_eq(*old, 0x5a);
+	ck_assert_int_eq(vhd_memory_remove(g.mem, GUEST_B, GUEST_REGION_SIZE,
+					   &retired), -ENOENT);
+	vhd_retired_unmap(&retired);
+	ck_assert_uint_eq(retired.count, 0);
+	ck_assert_int_eq(msync((void *)((uintptr_t)old & ~(uintptr_t)4095),
+			       4096, MS_ASYNC), -1);
+	ck_assert_int_eq(errno, ENOMEM);
+	vhd_retired_free(&retired);
 	/* The gap can be filled again. */
 	ck_assert_int_eq(add_raw(GUEST_B, 0x1000, 0x10000000, 0), 0);
 	ck_assert_ptr_nonnull(vhd_memory_gpa(g.mem, GUEST_B, 1));
+}
+END_TEST
+
+START_TEST(retire_all_keeps_mappings_until_unmapped)
+{
+	guest_std_layout(&g);
+	struct vhd_retired retired = { 0 };
+	unsigned int count = g.mem->count;
+	volatile uint8_t *a = vhd_memory_gpa(g.mem, GUEST_A, 1);
+
+	ck_assert_ptr_nonnull((void *)a);
+	ck_assert_int_eq(vhd_retired_reserve(&retired, count), 0);
+	vhd_memory_retire_all(g.mem, &retired);
+	ck_assert_uint_eq(g.mem->count, 0);
+	ck_assert_uint_eq(retired.count, count);
+	ck_assert_ptr_null(vhd_memory_gpa(g.mem, GUEST_A, 1));
+	*a = 0xa5;
+	ck_assert_uint_eq(*a, 0xa5);
+	vhd_retired_free(&retired);
+	ck_assert_uint_eq(retired.count, 0);
 }
 END_TEST
 
@@ -332,6 +370,7 @@ Suite *memory_suite(void)
 	tcase_add_test(tc, add_refuses_bad_regions);
 	tcase_add_test(tc, unaligned_mmap_offset);
 	tcase_add_test(tc, remove_exact_region_only);
+	tcase_add_test(tc, retire_all_keeps_mappings_until_unmapped);
 	tcase_add_test(tc, table_stays_sorted);
 	tcase_add_test(tc, slot_limit);
 	tcase_add_test(tc, uva_translation);

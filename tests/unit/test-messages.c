@@ -4,6 +4,7 @@
  * error (a failed ack where one is owed) and keep serving. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
@@ -268,9 +269,9 @@ START_TEST(unknown_request_gets_failed_ack)
 	negotiate();
 	ck_assert_uint_eq(acked(99, NULL, 0, NULL, 0), ENOTSUP);
 	ck_assert_uint_eq(acked(0, NULL, 0, NULL, 0), ENOTSUP);
-	/* Not offered: no inflight tracking, so its request owes a reply
-	 * that says no. */
-	ck_assert_uint_eq(ask_u64(VHU_GET_INFLIGHT_FD), ENOTSUP);
+	/* Not offered: no postcopy, so its request owes a reply that says
+	 * no. */
+	ck_assert_uint_eq(ask_u64(VHU_POSTCOPY_END), ENOTSUP);
 	ck_assert_uint_eq(ask_u64(VHU_GET_QUEUE_NUM), 2);
 }
 END_TEST
@@ -375,6 +376,31 @@ START_TEST(peer_leaving_mid_message_resets)
 }
 END_TEST
 
+/* A refused fd stays the caller's: still open, not half taken over. */
+START_TEST(refused_adopt_leaves_fd_to_caller)
+{
+	struct vhostdev *dev;
+	int pipefd[2], sv[2];
+
+	ck_assert_int_eq(vhostdev_new(4, 1, &dev), 0);
+	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	ck_assert_int_eq(vhostdev_adopt_fd(dev, pipefd[0]), -ENOTSOCK);
+	ck_assert_int_ge(fcntl(pipefd[0], F_GETFD), 0);
+	/* The device already has a connection: -EBUSY, fd untouched. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+				    sv), 0);
+	ck_assert_int_eq(vhostdev_adopt_fd(dev, sv[0]), 0);
+	ck_assert_int_eq(vhostdev_adopt_fd(dev, sv[1]), -EBUSY);
+	ck_assert_int_ge(fcntl(sv[1], F_GETFD), 0);
+	ck_assert_ptr_null(vhostdev_unref(dev));
+	/* The adopted one was the device's, and closed with it. */
+	ck_assert_int_eq(fcntl(sv[0], F_GETFD), -1);
+	close(sv[1]);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+END_TEST
+
 static Suite *messages_suite(void)
 {
 	Suite *s = suite_create("messages");
@@ -392,6 +418,7 @@ static Suite *messages_suite(void)
 	tcase_add_test(t, queue_index_out_of_range_is_refused);
 	tcase_add_test(t, config_space_reads_and_bounds);
 	tcase_add_test(t, peer_leaving_mid_message_resets);
+	tcase_add_test(t, refused_adopt_leaves_fd_to_caller);
 	suite_add_tcase(s, t);
 
 	t = tcase_create("negotiation");

@@ -1,0 +1,766 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * FUSE-level test of vhostdev-fs without a guest: our own front end
+ * (frontend/) sets up the hiprio queue and one request queue, then sends
+ * FUSE requests (INIT, LOOKUP, GETATTR, CREATE, WRITE, READ, READDIR,
+ * READLINK, FORGET, ...) as a guest driver would and checks each reply,
+ * including escape attempts: ".." at the root, names holding '/', a
+ * planted symlink pointing outside, unknown node ids and opcodes, short
+ * requests.
+ *
+ *   fuse-proto SOCKET SHARED-DIR [DAEMON-PID]
+ *   fuse-proto --latency SOCKET N
+ *   fuse-proto --readonly-never SOCKET
+ *
+ * --readonly-never checks a daemon started with --readonly --cache=never:
+ * every change refused with EROFS, reads allowed, FOPEN_DIRECT_IO and no
+ * entry or attribute caching.
+ * --latency times N round trips of GETATTR and of LOOKUP (hello.txt) on
+ * any virtio-fs back end, so daemons can be compared without a guest.
+ *
+ * With DAEMON-PID, also checks that FORGET releases what LOOKUP and
+ * CREATE took: the daemon's open descriptors grow with each new node and
+ * fall back once the nodes are forgotten.
+ *
+ * SHARED-DIR must hold hello.txt ("hello from the host\n") and a symlink
+ * "out" to "../canary.txt". Exit status 0 when every check held.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <linux/fuse.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vhostfront.h"
+
+#define RING_SIZE 64
+#define BUF_SIZE (64 * 1024)
+#define WAIT_MS 5000
+
+static int failures;
+static struct vhf_conn *conn;
+static struct vhf_mem *mem;
+static struct vhf_vq *vqs[3];
+/* Queues set up: hiprio and two request queues, or one for --latency
+ * (QEMU 7.2's virtiofsd serves one request queue only). */
+static unsigned int nvqs = 3;
+static uint64_t out_gpa, in_gpa;
+static uint64_t unique = 1;
+
+#define CHECK(cond, ...)                                                      \
+	do {                                                                  \
+		if (cond) {                                                   \
+			printf("ok: " __VA_ARGS__);                           \
+			printf("\n");                                         \
+		} else {                                                      \
+			printf("FAIL: " __VA_ARGS__);                         \
+			printf(" (line %d)\n", __LINE__);                     \
+			failures++;                                           \
+		}                                                             \
+	} while (0)
+
+/* Sends one FUSE request on queue q: header, then arg (args[0..n)),
+ * concatenated. Returns the reply's error (0 or -errno) and copies its
+ * payload to reply (at most reply_size); -ETIMEDOUT if none came, 1 when
+ * the request was completed without a reply (FORGET). *reply_len gets
+ * the payload length. */
+static int call_q(int q, uint32_t opcode, uint64_t nodeid, const void *arg,
+		  size_t arg_size, void *reply, size_t reply_size,
+		  size_t *reply_len)
+{
+	struct fuse_in_header *ih = vhf_mem_ptr(mem, out_gpa, BUF_SIZE);
+	struct fuse_out_header *oh = vhf_mem_ptr(mem, in_gpa, BUF_SIZE);
+	struct vhf_buf bufs[2] = {
+		{ out_gpa, (uint32_t)(sizeof(*ih) + arg_size) },
+		{ in_gpa, BUF_SIZE },
+	};
+	unsigned int nin = opcode == FUSE_FORGET ||
+				   opcode == FUSE_BATCH_FORGET ? 0 : 1;
+	uint16_t id;
+	uint32_t len;
+	int r;
+
+	memset(ih, 0, sizeof(*ih));
+	memset(oh, 0xff, sizeof(*oh));
+	ih->len = bufs[0].len;
+	ih->opcode = opcode;
+	ih->unique = unique++;
+	ih->nodeid = nodeid;
+	if (arg_size)
+		memcpy(ih + 1, arg, arg_size);
+	if (vhf_vq_add(vqs[q], bufs, 1, nin, false) < 0)
+		return -ENOSPC;
+	vhf_vq_kick(vqs[q]);
+	while ((r = vhf_vq_get_used(vqs[q], &id, &len)) == 0) {
+		r = vhf_vq_wait_call(vqs[q], WAIT_MS);
+		if (r < 0)
+			return r;
+	}
+	if (r < 0)
+		return r;
+	if (reply_len)
+		*reply_len = 0;
+	if (!nin || len == 0)
+		return 1;
+	if (len < sizeof(*oh) || oh->len != len || oh->unique != ih->unique)
+		return -EPROTO;
+	if (reply_len)
+		*reply_len = len - sizeof(*oh);
+	if (reply)
+		memcpy(reply, oh + 1, len - sizeof(*oh) < reply_size
+				      ? len - sizeof(*oh) : reply_size);
+	return oh->error;
+}
+
+static int call(uint32_t opcode, uint64_t nodeid, const void *arg,
+		size_t arg_size, void *reply, size_t reply_size)
+{
+	return call_q(1, opcode, nodeid, arg, arg_size, reply, reply_size,
+		      NULL);
+}
+
+static int lookup(uint64_t dir, const char *name, struct fuse_entry_out *e)
+{
+	memset(e, 0, sizeof(*e));
+	return call(FUSE_LOOKUP, dir, name, strlen(name) + 1, e, sizeof(*e));
+}
+
+static int setup(const char *path)
+{
+	struct vhf_conn *c;
+	uint64_t features;
+	int r;
+
+	r = vhf_connect(path, WAIT_MS, &c);
+	if (r < 0)
+		return r;
+	if ((r = vhf_negotiate(c, VHF_BIT(VHF_F_VERSION_1) |
+			       VHF_BIT(VHF_F_EVENT_IDX) |
+			       VHF_BIT(VHF_F_PROTOCOL_FEATURES),
+			       VHF_BIT(VHF_PF_REPLY_ACK) | VHF_BIT(VHF_PF_MQ),
+			       &features, NULL)) < 0 ||
+	    (r = vhf_mem_new(&mem)) < 0 ||
+	    (r = vhf_mem_add(mem, 0x100000, 4 << 20, 0)) < 0 ||
+	    (r = vhf_set_mem_table(c, mem)) < 0 ||
+	    (r = vhf_mem_alloc(mem, BUF_SIZE, 4096, -1, &out_gpa)) < 0 ||
+	    (r = vhf_mem_alloc(mem, BUF_SIZE, 4096, -1, &in_gpa)) < 0)
+		return r;
+	for (unsigned int q = 0; q < nvqs; q++) {
+		if ((r = vhf_vq_new(mem, q, RING_SIZE,
+				    vhf_vq_flags_for(features), -1,
+				    &vqs[q])) < 0 ||
+		    (r = vhf_vq_setup(c, vqs[q])) < 0 ||
+		    (r = vhf_vq_enable(c, vqs[q], true)) < 0)
+			return r;
+	}
+	/* The connection stays open until teardown(). */
+	conn = c;
+	return 0;
+}
+
+static void teardown(void)
+{
+	for (unsigned int q = 0; q < nvqs; q++)
+		vhf_vq_free(vqs[q]);
+	vhf_conn_free(conn);
+	vhf_mem_free(mem);
+}
+
+static void test_init(void)
+{
+	struct fuse_init_in in = {
+		.major = 7, .minor = 31, .max_readahead = 65536,
+		.flags = FUSE_DO_READDIRPLUS | FUSE_MAX_PAGES |
+			 FUSE_POSIX_LOCKS | FUSE_WRITEBACK_CACHE,
+	};
+	struct fuse_init_out out;
+	struct fuse_entry_out e;
+	int r;
+
+	r = lookup(FUSE_ROOT_ID, "hello.txt", &e);
+	CHECK(r == -EIO, "LOOKUP before INIT fails with EIO (%d)", r);
+
+	memset(&out, 0, sizeof(out));
+	r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	CHECK(r == 0 && out.major == 7 && out.minor == 31,
+	      "INIT 7.31 answered with 7.%u (%d)", out.minor, r);
+	CHECK((out.flags & FUSE_DO_READDIRPLUS) &&
+	      (out.flags & FUSE_MAX_PAGES) && out.max_pages > 0,
+	      "INIT agrees to READDIRPLUS and MAX_PAGES (flags %#x)",
+	      out.flags);
+	CHECK(!(out.flags & (FUSE_POSIX_LOCKS | FUSE_WRITEBACK_CACHE)),
+	      "INIT refuses what it does not implement (flags %#x)",
+	      out.flags);
+	CHECK(!(out.flags & FUSE_ASYNC_READ),
+	      "INIT offers nothing the guest did not (flags %#x)", out.flags);
+
+	in.minor = 99;
+	in.flags = FUSE_ASYNC_READ;
+	r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	CHECK(r == 0 && out.minor == FUSE_KERNEL_MINOR_VERSION,
+	      "INIT 7.99 answered with our 7.%u", out.minor);
+	in.minor = 10;
+	r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	CHECK(r == -EPROTO, "INIT 7.10 refused (%d)", r);
+	in.minor = FUSE_KERNEL_MINOR_VERSION;
+	r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	CHECK(r == 0, "INIT again");
+}
+
+static void test_files(const char *share)
+{
+	struct fuse_entry_out e, root;
+	struct fuse_attr_out a;
+	char buf[4096];
+	char path[4096];
+	int r;
+
+	r = call(FUSE_GETATTR, FUSE_ROOT_ID,
+		 &(struct fuse_getattr_in){ 0 },
+		 sizeof(struct fuse_getattr_in), &a, sizeof(a));
+	CHECK(r == 0 && S_ISDIR(a.attr.mode), "GETATTR of the root");
+
+	r = lookup(FUSE_ROOT_ID, "hello.txt", &e);
+	CHECK(r == 0 && e.nodeid > FUSE_ROOT_ID && e.attr.size == 20 &&
+	      S_ISREG(e.attr.mode), "LOOKUP hello.txt (%d, size %llu)", r,
+	      (unsigned long long)e.attr.size);
+	{
+		struct fuse_entry_out e2;
+
+		r = lookup(FUSE_ROOT_ID, "hello.txt", &e2);
+		CHECK(r == 0 && e2.nodeid == e.nodeid &&
+		      e2.generation == e.generation,
+		      "the same file is the same node");
+	}
+	{
+		struct {
+			struct fuse_open_in o;
+		} oin = { { .flags = O_RDONLY } };
+		struct fuse_open_out oo;
+		struct fuse_read_in rin = { 0 };
+
+		r = call(FUSE_OPEN, e.nodeid, &oin, sizeof(oin), &oo,
+			 sizeof(oo));
+		CHECK(r == 0 && oo.fh, "OPEN hello.txt");
+		rin.fh = oo.fh;
+		rin.size = 100;
+		memset(buf, 0, sizeof(buf));
+		r = call(FUSE_READ, 0, &rin, sizeof(rin), buf, sizeof(buf));
+		CHECK(r == 0 && !strcmp(buf, "hello from the host\n"),
+		      "READ hello.txt: '%.20s'", buf);
+		r = call(FUSE_RELEASE, 0,
+			 &(struct fuse_release_in){ .fh = oo.fh },
+			 sizeof(struct fuse_release_in), NULL, 0);
+		CHECK(r == 0, "RELEASE");
+		r = call(FUSE_READ, 0, &rin, sizeof(rin), buf, sizeof(buf));
+		CHECK(r == -EBADF, "READ after RELEASE: EBADF (%d)", r);
+	}
+
+	/* CREATE, WRITE, READ back, and the host sees the bytes. */
+	{
+		struct {
+			struct fuse_create_in c;
+			char name[8];
+		} cin = { { .flags = O_RDWR, .mode = S_IFREG | 0644 },
+			  "new.txt" };
+		struct {
+			struct fuse_entry_out e;
+			struct fuse_open_out o;
+		} cout;
+		struct {
+			struct fuse_write_in w;
+			char data[7];
+		} win = { { .size = 7 }, { 'p', 'a', 'y', 'l', 'o', 'a', 'd' } };
+		struct fuse_write_out wout;
+		struct fuse_read_in rin = { .size = 64 };
+		FILE *f;
+
+		r = call(FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin), &cout,
+			 sizeof(cout));
+		CHECK(r == 0 && cout.e.nodeid && cout.o.fh, "CREATE new.txt");
+		win.w.fh = cout.o.fh;
+		r = call(FUSE_WRITE, 0, &win, sizeof(win), &wout,
+			 sizeof(wout));
+		CHECK(r == 0 && wout.size == 7, "WRITE 7 bytes (%d, %u)", r,
+		      wout.size);
+		rin.fh = cout.o.fh;
+		memset(buf, 0, sizeof(buf));
+		r = call(FUSE_READ, 0, &rin, sizeof(rin), buf, sizeof(buf));
+		CHECK(r == 0 && !strcmp(buf, "payload"), "READ back '%s'",
+		      buf);
+		snprintf(path, sizeof(path), "%s/new.txt", share);
+		memset(buf, 0, sizeof(buf));
+		f = fopen(path, "r");
+		if (f) {
+			if (!fgets(buf, sizeof(buf), f))
+				buf[0] = '\0';
+			fclose(f);
+		}
+		CHECK(!strcmp(buf, "payload"), "the host reads '%s'", buf);
+		win.w.size = 1000; /* more than was sent */
+		r = call(FUSE_WRITE, 0, &win, sizeof(win), &wout,
+			 sizeof(wout));
+		CHECK(r == -EINVAL, "WRITE longer than its data: EINVAL (%d)",
+		      r);
+		call(FUSE_RELEASE, 0,
+		     &(struct fuse_release_in){ .fh = cout.o.fh },
+		     sizeof(struct fuse_release_in), NULL, 0);
+	}
+
+	/* READDIR lists what is there. */
+	{
+		struct fuse_open_out oo;
+		struct fuse_read_in rin = { .size = 4096 };
+		size_t len = 0;
+		bool hello = false, created = false;
+
+		r = call(FUSE_OPENDIR, FUSE_ROOT_ID,
+			 &(struct fuse_open_in){ 0 },
+			 sizeof(struct fuse_open_in), &oo, sizeof(oo));
+		CHECK(r == 0, "OPENDIR the root");
+		rin.fh = oo.fh;
+		r = call_q(1, FUSE_READDIR, FUSE_ROOT_ID, &rin, sizeof(rin),
+			   buf, sizeof(buf), &len);
+		for (size_t off = 0; r == 0 && off + FUSE_NAME_OFFSET <= len;) {
+			struct fuse_dirent *d = (void *)(buf + off);
+
+			if (d->namelen == 9 && !memcmp(d->name, "hello.txt", 9))
+				hello = true;
+			if (d->namelen == 7 && !memcmp(d->name, "new.txt", 7))
+				created = true;
+			off += FUSE_DIRENT_SIZE(d);
+		}
+		CHECK(r == 0 && hello && created,
+		      "READDIR lists hello.txt and new.txt (%zu bytes)", len);
+		r = call(FUSE_RELEASEDIR, 0,
+			 &(struct fuse_release_in){ .fh = oo.fh },
+			 sizeof(struct fuse_release_in), NULL, 0);
+		CHECK(r == 0, "RELEASEDIR");
+	}
+
+	/* ".." of the root is the root. */
+	r = lookup(FUSE_ROOT_ID, ".", &root);
+	CHECK(r == 0, "LOOKUP . at the root");
+	r = lookup(FUSE_ROOT_ID, "..", &e);
+	CHECK(r == 0 && e.attr.ino == root.attr.ino,
+	      "LOOKUP .. at the root is the root (ino %llu vs %llu)",
+	      (unsigned long long)e.attr.ino,
+	      (unsigned long long)root.attr.ino);
+}
+
+/* ".." inside the share is the parent; once the host moves a directory
+ * the guest holds out of the share, its ".." is refused. */
+static void test_dotdot(const char *share)
+{
+	struct fuse_entry_out sub, inner, up;
+	char path[4096], moved[4096];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/sub", share);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/sub/inner", share);
+	mkdir(path, 0755);
+	r = lookup(FUSE_ROOT_ID, "sub", &sub);
+	if (r == 0)
+		r = lookup(sub.nodeid, "inner", &inner);
+	CHECK(r == 0, "LOOKUP sub and sub/inner");
+	r = lookup(inner.nodeid, "..", &up);
+	CHECK(r == 0 && up.attr.ino == sub.attr.ino,
+	      "LOOKUP .. in sub/inner is sub (%d)", r);
+
+	snprintf(path, sizeof(path), "%s/sub", share);
+	snprintf(moved, sizeof(moved), "%s/../moved-out", share);
+	if (rename(path, moved) < 0) {
+		CHECK(0, "host: moving sub out of the share: %s",
+		      strerror(errno));
+		return;
+	}
+	r = lookup(sub.nodeid, "..", &up);
+	CHECK(r == -EACCES, "LOOKUP .. of a directory moved out: EACCES (%d)",
+	      r);
+	r = lookup(inner.nodeid, "..", &up);
+	CHECK(r == -EACCES,
+	      "LOOKUP .. below a directory moved out: EACCES (%d)", r);
+	rename(moved, path);
+	r = lookup(sub.nodeid, "..", &up);
+	CHECK(r == 0 && up.attr.ino != sub.attr.ino,
+	      "LOOKUP .. once it is back: the root (%d)", r);
+}
+
+/* The second request queue has its own worker: requests on both queues,
+ * in flight together, are all answered. */
+static void test_two_queues(void)
+{
+	static const char name[] = "hello.txt";
+	struct fuse_in_header *ih[2];
+	uint64_t gpa[4];
+	int r = 0, answered = 0;
+
+	for (int i = 0; i < 4 && r == 0; i++)
+		r = vhf_mem_alloc(mem, 4096, 4096, -1, &gpa[i]);
+	if (r < 0) {
+		CHECK(0, "allocating buffers: %s", strerror(-r));
+		return;
+	}
+	for (int q = 0; q < 2; q++) {
+		struct vhf_buf bufs[2] = {
+			{ gpa[2 * q], (uint32_t)(sizeof(**ih) + sizeof(name)) },
+			{ gpa[2 * q + 1], 4096 },
+		};
+
+		ih[q] = vhf_mem_ptr(mem, gpa[2 * q], 4096);
+		memset(ih[q], 0, sizeof(**ih));
+		ih[q]->len = bufs[0].len;
+		ih[q]->opcode = FUSE_LOOKUP;
+		ih[q]->unique = unique++;
+		ih[q]->nodeid = FUSE_ROOT_ID;
+		memcpy(ih[q] + 1, name, sizeof(name));
+		vhf_vq_add(vqs[1 + q], bufs, 1, 1, false);
+	}
+	vhf_vq_kick(vqs[1]);
+	vhf_vq_kick(vqs[2]);
+	for (int q = 0; q < 2; q++) {
+		struct fuse_out_header *oh =
+			vhf_mem_ptr(mem, gpa[2 * q + 1], 4096);
+		uint16_t id;
+		uint32_t len;
+
+		while ((r = vhf_vq_get_used(vqs[1 + q], &id, &len)) == 0)
+			if (vhf_vq_wait_call(vqs[1 + q], WAIT_MS) < 0)
+				break;
+		if (r == 1 && oh->unique == ih[q]->unique && oh->error == 0 &&
+		    len == sizeof(*oh) + sizeof(struct fuse_entry_out))
+			answered++;
+	}
+	CHECK(answered == 2, "LOOKUP on request queues 1 and 2 at once: "
+	      "%d answered", answered);
+}
+
+static void test_escapes(void)
+{
+	struct fuse_entry_out e;
+	char buf[4096];
+	int r;
+
+	r = lookup(FUSE_ROOT_ID, "../canary.txt", &e);
+	CHECK(r == -EINVAL, "LOOKUP ../canary.txt: EINVAL (%d)", r);
+	r = lookup(FUSE_ROOT_ID, "/etc/passwd", &e);
+	CHECK(r == -EINVAL, "LOOKUP /etc/passwd: EINVAL (%d)", r);
+	r = lookup(FUSE_ROOT_ID, "out/x", &e);
+	CHECK(r == -EINVAL, "LOOKUP out/x: EINVAL (%d)", r);
+	r = lookup(FUSE_ROOT_ID, "", &e);
+	CHECK(r == -EINVAL, "LOOKUP of an empty name: EINVAL (%d)", r);
+	r = call(FUSE_LOOKUP, FUSE_ROOT_ID, "no-nul", 6, &e, sizeof(e));
+	CHECK(r == -EINVAL, "LOOKUP of a name without NUL: EINVAL (%d)", r);
+	r = lookup(123456789, "hello.txt", &e);
+	CHECK(r == -ENOENT, "LOOKUP in an unknown node: ENOENT (%d)", r);
+
+	/* The planted symlink is a symlink, never its target. */
+	r = lookup(FUSE_ROOT_ID, "out", &e);
+	CHECK(r == 0 && S_ISLNK(e.attr.mode), "LOOKUP out is a symlink");
+	memset(buf, 0, sizeof(buf));
+	r = call(FUSE_READLINK, e.nodeid, NULL, 0, buf, sizeof(buf));
+	CHECK(r == 0 && !strcmp(buf, "../canary.txt"), "READLINK out: '%s'",
+	      buf);
+	r = call(FUSE_OPEN, e.nodeid, &(struct fuse_open_in){ O_RDONLY, 0 },
+		 sizeof(struct fuse_open_in), buf, sizeof(buf));
+	CHECK(r < 0, "OPEN of the symlink refused (%d)", r);
+	r = call(FUSE_OPENDIR, e.nodeid, &(struct fuse_open_in){ 0 },
+		 sizeof(struct fuse_open_in), buf, sizeof(buf));
+	CHECK(r == -ENOTDIR, "OPENDIR of the symlink: ENOTDIR (%d)", r);
+	{
+		struct fuse_entry_out e2;
+
+		r = lookup(e.nodeid, "canary.txt", &e2);
+		CHECK(r == -ENOTDIR, "LOOKUP through the symlink: ENOTDIR (%d)",
+		      r);
+	}
+
+	/* New names are single components. */
+	{
+		struct {
+			struct fuse_mkdir_in m;
+			char name[8];
+		} min = { { .mode = 0755 }, "../esc" };
+		struct {
+			struct fuse_create_in c;
+			char name[16];
+		} cin = { { .flags = O_RDWR, .mode = S_IFREG | 0644 },
+			  "../tripwire" };
+		char sym[] = "evil\0../../tripwire";
+		char sym2[] = "../tripwire\0target";
+		struct {
+			struct fuse_rename_in rn;
+			char names[32];
+		} rin = { { .newdir = FUSE_ROOT_ID },
+			  "new.txt\0../tripwire" };
+
+		r = call(FUSE_MKDIR, FUSE_ROOT_ID, &min, sizeof(min), buf,
+			 sizeof(buf));
+		CHECK(r == -EINVAL, "MKDIR ../esc: EINVAL (%d)", r);
+		memcpy(min.name, "..", 3);
+		r = call(FUSE_MKDIR, FUSE_ROOT_ID, &min, sizeof(min), buf,
+			 sizeof(buf));
+		CHECK(r == -EEXIST, "MKDIR ..: EEXIST (%d)", r);
+		r = call(FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin), buf,
+			 sizeof(buf));
+		CHECK(r == -EINVAL, "CREATE ../tripwire: EINVAL (%d)", r);
+		memcpy(cin.name, "inside", 7);
+		r = call(FUSE_CREATE, e.nodeid, &cin, sizeof(cin), buf,
+			 sizeof(buf));
+		CHECK(r == -ENOTDIR, "CREATE in a symlink: ENOTDIR (%d)", r);
+		r = call(FUSE_SYMLINK, FUSE_ROOT_ID, sym, sizeof(sym), buf,
+			 sizeof(buf));
+		CHECK(r == 0, "SYMLINK evil -> ../../tripwire is stored (%d)",
+		      r);
+		r = call(FUSE_SYMLINK, FUSE_ROOT_ID, sym2, sizeof(sym2), buf,
+			 sizeof(buf));
+		CHECK(r == -EINVAL, "SYMLINK named ../tripwire: EINVAL (%d)",
+		      r);
+		r = call(FUSE_RENAME, FUSE_ROOT_ID, &rin,
+			 sizeof(rin.rn) + 8 + 12, buf, sizeof(buf));
+		CHECK(r == -EINVAL, "RENAME to ../tripwire: EINVAL (%d)", r);
+	}
+	{
+		struct fuse_entry_out evil;
+		struct {
+			struct fuse_create_in c;
+			char name[8];
+		} cin = { { .flags = O_RDWR | O_CREAT, .mode = 0644 }, "evil" };
+
+		r = lookup(FUSE_ROOT_ID, "evil", &evil);
+		CHECK(r == 0 && S_ISLNK(evil.attr.mode),
+		      "the stored symlink is a symlink");
+		/* CREATE on an existing symlink must not follow it. */
+		r = call(FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin), buf,
+			 sizeof(buf));
+		CHECK(r < 0, "CREATE over the symlink refused (%d)", r);
+	}
+
+	/* Broken requests get an error, the daemon keeps serving. */
+	r = call(9999, FUSE_ROOT_ID, NULL, 0, buf, sizeof(buf));
+	CHECK(r == -ENOSYS, "unknown opcode: ENOSYS (%d)", r);
+	r = call(FUSE_SETUPMAPPING, FUSE_ROOT_ID, NULL, 0, buf, sizeof(buf));
+	CHECK(r == -ENOSYS, "SETUPMAPPING: ENOSYS (%d)", r);
+	r = call(FUSE_CREATE, FUSE_ROOT_ID, NULL, 0, buf, sizeof(buf));
+	CHECK(r == -EINVAL, "CREATE without arguments: EINVAL (%d)", r);
+	r = call(FUSE_GETXATTR, FUSE_ROOT_ID,
+		 "\0\0\0\0\0\0\0\0user.x", 15, buf, sizeof(buf));
+	CHECK(r == -ENOSYS, "GETXATTR without --xattr: ENOSYS (%d)", r);
+	r = call_q(0, FUSE_FORGET, 987654321,
+		   &(struct fuse_forget_in){ .nlookup = 5 },
+		   sizeof(struct fuse_forget_in), NULL, 0, NULL);
+	CHECK(r == 1, "FORGET of an unknown node on hiprio: no reply (%d)",
+	      r);
+	r = lookup(FUSE_ROOT_ID, "hello.txt", &e);
+	CHECK(r == 0, "still serving after all that");
+}
+
+static int count_fds(const char *pid)
+{
+	char path[64];
+	struct dirent *d;
+	int n = 0;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n;
+}
+
+/* Nodes cost one descriptor each until the guest forgets them. */
+static void test_forget(const char *pid)
+{
+	enum { N = 200 };
+	static struct {
+		struct fuse_batch_forget_in b;
+		struct fuse_forget_one one[N];
+	} batch;
+	int before = count_fds(pid), during, after, r = 0;
+
+	for (int i = 0; i < N && r == 0; i++) {
+		struct {
+			struct fuse_create_in c;
+			char name[16];
+		} cin = { { .flags = O_RDWR, .mode = S_IFREG | 0644 }, "" };
+		struct {
+			struct fuse_entry_out e;
+			struct fuse_open_out o;
+		} cout;
+
+		snprintf(cin.name, sizeof(cin.name), "many-%d", i);
+		r = call(FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin), &cout,
+			 sizeof(cout));
+		batch.one[i].nodeid = cout.e.nodeid;
+		batch.one[i].nlookup = 1;
+		if (r == 0)
+			r = call(FUSE_RELEASE, 0,
+				 &(struct fuse_release_in){ .fh = cout.o.fh },
+				 sizeof(struct fuse_release_in), NULL, 0);
+	}
+	CHECK(r == 0, "CREATE and RELEASE %d files", N);
+	during = count_fds(pid);
+	CHECK(during >= before + N, "each node holds a descriptor (%d -> %d)",
+	      before, during);
+	batch.b.count = N;
+	r = call_q(0, FUSE_BATCH_FORGET, 0, &batch, sizeof(batch), NULL, 0,
+		   NULL);
+	CHECK(r == 1, "BATCH_FORGET on hiprio: no reply (%d)", r);
+	/* The hiprio worker runs on its own thread: give it a moment. */
+	for (int i = 0; i < 50 && (after = count_fds(pid)) > before; i++)
+		usleep(20000);
+	CHECK(after <= before, "forgotten nodes are closed (%d -> %d -> %d)",
+	      before, during, after);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int latency(const char *sock, long n)
+{
+	struct fuse_init_in in = {
+		.major = 7, .minor = 31, .max_readahead = 65536,
+	};
+	struct fuse_init_out out;
+	struct fuse_attr_out a;
+	struct fuse_entry_out e;
+	double t0, t1, t2;
+	int r = setup(sock);
+
+	if (r == 0)
+		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	if (r < 0) {
+		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
+		return 1;
+	}
+	t0 = now_s();
+	for (long i = 0; i < n && r == 0; i++)
+		r = call(FUSE_GETATTR, FUSE_ROOT_ID,
+			 &(struct fuse_getattr_in){ 0 },
+			 sizeof(struct fuse_getattr_in), &a, sizeof(a));
+	t1 = now_s();
+	for (long i = 0; i < n && r == 0; i++)
+		r = lookup(FUSE_ROOT_ID, "hello.txt", &e);
+	t2 = now_s();
+	if (r < 0) {
+		printf("FAIL: %s\n", strerror(-r));
+		return 1;
+	}
+	printf("getattr/s %.0f\nlookup/s %.0f\n", (double)n / (t1 - t0),
+	       (double)n / (t2 - t1));
+	teardown();
+	return 0;
+}
+
+static int readonly_never(const char *sock)
+{
+	struct fuse_init_in in = { .major = 7, .minor = 31 };
+	struct fuse_init_out out;
+	struct fuse_entry_out e;
+	struct fuse_open_out oo;
+	char buf[4096];
+	int r = setup(sock);
+
+	if (r == 0)
+		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	if (r < 0) {
+		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
+		return 1;
+	}
+	r = lookup(FUSE_ROOT_ID, "hello.txt", &e);
+	CHECK(r == 0 && e.entry_valid == 0 && e.attr_valid == 0,
+	      "cache=never: LOOKUP with no entry or attribute caching");
+	r = call(FUSE_OPEN, e.nodeid, &(struct fuse_open_in){ O_RDONLY, 0 },
+		 sizeof(struct fuse_open_in), &oo, sizeof(oo));
+	CHECK(r == 0 && (oo.open_flags & FOPEN_DIRECT_IO),
+	      "cache=never: OPEN for reading with FOPEN_DIRECT_IO (%#x)",
+	      oo.open_flags);
+	r = call(FUSE_OPEN, e.nodeid, &(struct fuse_open_in){ O_RDWR, 0 },
+		 sizeof(struct fuse_open_in), &oo, sizeof(oo));
+	CHECK(r == -EROFS, "readonly: OPEN for writing: EROFS (%d)", r);
+	r = call(FUSE_OPEN, e.nodeid,
+		 &(struct fuse_open_in){ O_RDONLY | O_TRUNC, 0 },
+		 sizeof(struct fuse_open_in), &oo, sizeof(oo));
+	CHECK(r == -EROFS, "readonly: OPEN with O_TRUNC: EROFS (%d)", r);
+	{
+		struct {
+			struct fuse_create_in c;
+			char name[8];
+		} cin = { { .flags = O_RDWR, .mode = S_IFREG | 0644 }, "nope" };
+		struct {
+			struct fuse_mkdir_in m;
+			char name[8];
+		} min = { { .mode = 0755 }, "nope" };
+		struct fuse_setattr_in sa = { .valid = FATTR_MODE,
+					      .mode = 0600 };
+
+		r = call(FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin), buf,
+			 sizeof(buf));
+		CHECK(r == -EROFS, "readonly: CREATE: EROFS (%d)", r);
+		r = call(FUSE_MKDIR, FUSE_ROOT_ID, &min, sizeof(min), buf,
+			 sizeof(buf));
+		CHECK(r == -EROFS, "readonly: MKDIR: EROFS (%d)", r);
+		r = call(FUSE_SETATTR, e.nodeid, &sa, sizeof(sa), buf,
+			 sizeof(buf));
+		CHECK(r == -EROFS, "readonly: SETATTR: EROFS (%d)", r);
+		r = call(FUSE_UNLINK, FUSE_ROOT_ID, "hello.txt", 10, buf,
+			 sizeof(buf));
+		CHECK(r == -EROFS, "readonly: UNLINK: EROFS (%d)", r);
+	}
+	teardown();
+	return failures ? 1 : 0;
+}
+
+int main(int argc, char *argv[])
+{
+	int r;
+
+	if (argc == 3 && !strcmp(argv[1], "--readonly-never"))
+		return readonly_never(argv[2]);
+
+	if (argc == 4 && !strcmp(argv[1], "--latency")) {
+		nvqs = 2;
+		return latency(argv[2], atol(argv[3]));
+	}
+
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr,
+			"usage: fuse-proto SOCKET SHARED-DIR [DAEMON-PID]\n");
+		return 2;
+	}
+	r = setup(argv[1]);
+	if (r < 0) {
+		printf("FAIL: setting up the device: %s\n", strerror(-r));
+		return 1;
+	}
+	test_init();
+	test_files(argv[2]);
+	test_two_queues();
+	test_escapes();
+	test_dotdot(argv[2]);
+	if (argc == 4)
+		test_forget(argv[3]);
+	teardown();
+	if (failures) {
+		printf("%d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("all checks passed\n");
+	return 0;
+}

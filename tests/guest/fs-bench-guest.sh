@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: MIT
+# Guest side of the virtio-fs benchmark (tests/guest/fs-bench.sh): times a
+# sequential write and read of a large file and the creation, stat and
+# removal of many small files on the mounted file system, and prints one
+# "BENCH name value" line per figure (MiB/s, or operations per second).
+# Settings: fs_tag=TAG, bench_mib=N (file size), bench_files=N.
+. /lib/vhostdev/guest-lib.sh
+
+tag=${fs_tag:?}
+mib=${bench_mib:-64}
+files=${bench_files:-1000}
+
+uptime_cs()
+{
+	read -r up _ </proc/uptime
+	echo $((${up%.*} * 100 + 1${up#*.} - 100))
+}
+
+# rate NAME AMOUNT START END: AMOUNT per second, two decimals.
+rate()
+{
+	cs=$(($4 - $3))
+	[ "$cs" -gt 0 ] || cs=1
+	echo "BENCH $1 $(($2 * 10000 / cs / 100)).$(($2 * 10000 / cs % 100))"
+}
+
+fs_mount()
+{
+	guest_timeout 60 mount -t virtiofs "$tag" /mnt ||
+		guest_fail "mount -t virtiofs $tag failed"
+}
+
+mkdir -p /mnt
+fs_mount
+t0=$(uptime_cs)
+dd if=/dev/zero of=/mnt/big bs=1M count="$mib" conv=fsync 2>/dev/null ||
+	guest_fail "writing $mib MiB"
+t1=$(uptime_cs)
+rate seq-write-MiB/s "$mib" "$t0" "$t1"
+# A fresh mount reads from the host, not from the guest's page cache.
+umount /mnt || guest_fail "umount"
+fs_mount
+t0=$(uptime_cs)
+dd if=/mnt/big of=/dev/null bs=1M 2>/dev/null || guest_fail "reading"
+t1=$(uptime_cs)
+rate seq-read-MiB/s "$mib" "$t0" "$t1"
+rm -f /mnt/big
+
+mkdir /mnt/meta || guest_fail "mkdir"
+cd /mnt/meta || guest_fail "cd"
+seq 1 "$files" >/tmp/names
+t0=$(uptime_cs)
+xargs touch </tmp/names || guest_fail "create"
+t1=$(uptime_cs)
+rate create/s "$files" "$t0" "$t1"
+cd / && umount /mnt && fs_mount && cd /mnt/meta || guest_fail "remount"
+t0=$(uptime_cs)
+xargs stat -c %s </tmp/names >/dev/null || guest_fail "stat"
+t1=$(uptime_cs)
+rate stat/s "$files" "$t0" "$t1"
+t0=$(uptime_cs)
+xargs rm -f </tmp/names || guest_fail "unlink"
+t1=$(uptime_cs)
+rate unlink/s "$files" "$t0" "$t1"
+cd /
+rmdir /mnt/meta
+umount /mnt || guest_fail "umount"
