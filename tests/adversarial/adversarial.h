@@ -84,6 +84,8 @@ int adv_open(struct adv_session *s, const struct adv_kind *kind,
 /* Checks the canaries, closes the connection and frees everything:
  * 0, or -1 when a canary changed. */
 int adv_close(struct adv_session *s);
+/* Closes the session a failed case left open, if any. */
+void adv_close_leftover(void);
 
 /* The guest's pointer to gpa (NULL unless [gpa, gpa + len) lies in one
  * region). */

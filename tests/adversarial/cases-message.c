@@ -244,7 +244,8 @@ static int unknown_requests(const struct adv_kind *kind,
 	ADV_CHECK(adv_open(&s, kind, d, ADV_CONNECT) == 0, "session setup");
 	EXPECT_ACK(vhf_request_ack(s.c, 1000, "x", 1, NULL, 0), -ENOTSUP);
 	EXPECT_ACK(vhf_request_ack(s.c, 0, NULL, 0, NULL, 0), -ENOTSUP);
-	EXPECT_ACK(vhf_request_ack(s.c, VHF_SET_LOG_BASE, &zero, 8, NULL, 0),
+	/* A net request; RARP is not offered. */
+	EXPECT_ACK(vhf_request_ack(s.c, VHF_SEND_RARP, &zero, 8, NULL, 0),
 		   -ENOTSUP);
 	EXPECT_ACK(vhf_request_ack(s.c, VHF_SET_FEATURES,
 				   &(uint64_t){ VHF_BIT(VHF_F_VERSION_1) |

@@ -67,6 +67,18 @@ static bool canaries_intact(struct adv_session *s, int idx)
 	return true;
 }
 
+/* The connection of a session a case opened and did not close (it
+ * failed a check and returned early): hung up by adv_close_leftover(),
+ * or the daemon would keep serving it and refuse the next front end.
+ * Only the connection: the session itself was on the case's stack. */
+static struct vhf_conn *leftover;
+
+void adv_close_leftover(void)
+{
+	vhf_conn_free(leftover);
+	leftover = NULL;
+}
+
 int adv_open(struct adv_session *s, const struct adv_kind *kind,
 	     struct adv_daemon *d, unsigned int how)
 {
@@ -88,6 +100,7 @@ int adv_open(struct adv_session *s, const struct adv_kind *kind,
 		adv_note("connect: %s", strerror(-r));
 		return r;
 	}
+	leftover = s->c;
 	vhf_conn_set_timeout(s->c, timeout_ms());
 	r = vhf_negotiate(s->c, want, want_pf, &s->features, &s->protocol);
 	if (r < 0) {
@@ -129,6 +142,8 @@ int adv_close(struct adv_session *s)
 {
 	bool ok = true;
 
+	if (leftover == s->c)
+		leftover = NULL;
 	/* Hang up first: the daemon unmaps, then the canaries are final. */
 	vhf_conn_free(s->c);
 	s->c = NULL;

@@ -69,8 +69,9 @@ int fuzz_guest_add(struct fuzz_guest *g, uint64_t gpa, uint64_t size)
 		goto fail;
 	gr->view = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (gr->view == MAP_FAILED) {
+		/* The library's mapping stays in the table until the
+		 * device goes. */
 		r = -errno;
-		vhd_memory_remove(g->mem, gpa, size);
 		goto fail;
 	}
 	gr->gpa = gpa;
