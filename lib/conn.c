@@ -212,6 +212,8 @@ int vhd_conn_send(struct vhostdev *dev, uint32_t request, const void *payload,
 	if (nfds) {
 		struct cmsghdr *c;
 
+		/* The padding after the fds goes out too: no stack garbage. */
+		memset(&control, 0, sizeof(control));
 		mh.msg_control = control.buf;
 		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		c = CMSG_FIRSTHDR(&mh);

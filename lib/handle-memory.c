@@ -8,14 +8,20 @@
 #include "dispatch.h"
 
 /* Rings hold pointers into the old mappings: look them up again. A ring
- * that lost its memory is broken, not the whole device. */
+ * that lost its memory is broken, not the whole device, and its pointers
+ * are dropped: requests still in flight are pushed without touching the
+ * (unmapped) ring. */
 static void remap_queues(struct vhostdev *dev)
 {
 	for (unsigned int i = 0; i < dev->num_queues; i++) {
 		struct vhostdev_queue *q = &dev->queues[i];
 
-		if (q->started && vhd_queue_remap(q) < 0)
+		if (q->started && vhd_queue_remap(q) < 0) {
+			q->desc = NULL;
+			q->avail = NULL;
+			q->used = NULL;
 			vhd_queue_broken(q, "ring memory is no longer mapped");
+		}
 	}
 }
 

@@ -118,6 +118,14 @@ static int map_area(struct vhostdev_queue *q, const char *what, uint64_t uva,
 			(unsigned long long)size);
 		return -EFAULT;
 	}
+	/* The front end picks a region's uva and file offset separately, so
+	 * an aligned uva can still be an unaligned byte of our mapping. */
+	if ((uintptr_t)p & (align - 1)) {
+		vhd_err(q->dev, "queue %u: %s at 0x%llx is not %llu-byte aligned in its region's file",
+			q->index, what, (unsigned long long)uva,
+			(unsigned long long)align);
+		return -EINVAL;
+	}
 	*out = p;
 	return 0;
 }

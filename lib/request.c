@@ -226,7 +226,8 @@ VHD_EXPORT int vhostdev_queue_notify(struct vhostdev_queue *q)
 
 	if (!q)
 		return -EINVAL;
-	if (!__atomic_load_n(&q->started, __ATOMIC_ACQUIRE))
+	/* No ring: never started, or its memory went away. */
+	if (!__atomic_load_n(&q->started, __ATOMIC_ACQUIRE) || !q->desc)
 		return 0;
 	notify = q->packed ? vhd_packed_should_notify(q) :
 			     vhd_split_should_notify(q);
@@ -250,7 +251,7 @@ VHD_EXPORT int vhostdev_queue_set_notification(struct vhostdev_queue *q,
 		return -EINVAL;
 	q->notification_enabled = enable != 0;
 	/* A queue that is not running gets the setting when it starts. */
-	if (!__atomic_load_n(&q->started, __ATOMIC_ACQUIRE))
+	if (!__atomic_load_n(&q->started, __ATOMIC_ACQUIRE) || !q->desc)
 		return 0;
 	if (q->packed)
 		vhd_packed_set_notification(q, enable != 0);
@@ -322,9 +323,10 @@ VHD_EXPORT void *vhostdev_req_get_userdata(struct vhostdev_req *req)
 static void ring_push(struct vhostdev_queue *q, struct vhostdev_req *req,
 		      uint32_t written)
 {
-	if (q->packed)
+	/* No ring pointers: its memory went away (remap_queues). */
+	if (q->desc && q->packed)
 		vhd_packed_push(q, req, written);
-	else
+	else if (q->desc)
 		vhd_split_push(q, req, written);
 	req->busy = false;
 	req->done = false;

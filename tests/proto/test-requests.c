@@ -177,9 +177,13 @@ static void b_socket(struct rctx *x)
 
 static void b_iotlb(struct rctx *x)
 {
-	struct vhf_iotlb_msg m = { .iova = 0x1000, .size = 0x1000,
-				   .uaddr = 0x1000, .perm = 3, .type = 2 };
+	struct vhf_iotlb_msg m;
 
+	/* Zeroed padding: valgrind (check-valgrind) sees what is sent. */
+	memset(&m, 0, sizeof(m));
+	m.iova = m.size = m.uaddr = 0x1000;
+	m.perm = 3;
+	m.type = 2;
 	put(x, &m, sizeof(m));
 }
 
@@ -211,16 +215,22 @@ static void b_u64_one(struct rctx *x)
 
 static void b_get_inflight(struct rctx *x)
 {
-	struct vhf_inflight_msg m = { .num_queues = 2, .queue_size = 16 };
+	struct vhf_inflight_msg m;
 
+	memset(&m, 0, sizeof(m));
+	m.num_queues = 2;
+	m.queue_size = 16;
 	put(x, &m, sizeof(m));
 }
 
 static void b_set_inflight(struct rctx *x)
 {
-	struct vhf_inflight_msg m = { .mmap_size = 4096, .num_queues = 2,
-				      .queue_size = 16 };
+	struct vhf_inflight_msg m;
 
+	memset(&m, 0, sizeof(m));
+	m.mmap_size = 4096;
+	m.num_queues = 2;
+	m.queue_size = 16;
 	put(x, &m, sizeof(m));
 	add_fd(x, new_memfd(4096));
 }

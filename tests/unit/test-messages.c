@@ -59,6 +59,8 @@ static void send_raw(const void *buf, size_t len, const int *fds, int nfds)
 	if (nfds) {
 		struct cmsghdr *c;
 
+		/* The padding after the fds goes to the kernel too. */
+		memset(&control, 0, sizeof(control));
 		mh.msg_control = control.buf;
 		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		c = CMSG_FIRSTHDR(&mh);
