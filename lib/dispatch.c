@@ -238,7 +238,13 @@ static int check_message(struct vhostdev *dev, const struct vhd_message *msg,
 		return -EMSGSIZE;
 	}
 	size = expected_size(info, msg);
-	if (size == -2 || (size >= 0 && msg->hdr.size != (uint32_t)size)) {
+	if (size == -2) {
+		/* Too short to hold its own count, or a count too large. */
+		vhd_err(dev, "%s: payload of %u bytes does not describe a valid table",
+			info->name, msg->hdr.size);
+		return -EINVAL;
+	}
+	if (size >= 0 && msg->hdr.size != (uint32_t)size) {
 		vhd_err(dev, "%s: payload of %u bytes, expected %ld",
 			info->name, msg->hdr.size, size);
 		return -EINVAL;
