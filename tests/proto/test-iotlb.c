@@ -58,21 +58,28 @@ static void close_iommu(void)
 	tdev_stop(td);
 }
 
+/* Messages are zeroed whole: their padding goes over the socket too. */
 static int map(uint64_t gpa, uint64_t size, uint8_t perm)
 {
-	struct vhf_iotlb_msg m = {
-		.iova = gpa + IOVA_OFF, .size = size,
-		.uaddr = vhf_mem_uva(s.mem, gpa), .perm = perm, .type = 2,
-	};
+	struct vhf_iotlb_msg m;
 
+	memset(&m, 0, sizeof(m));
+	m.iova = gpa + IOVA_OFF;
+	m.size = size;
+	m.uaddr = vhf_mem_uva(s.mem, gpa);
+	m.perm = perm;
+	m.type = 2;
 	return vhf_iotlb_msg(s.c, &m);
 }
 
 static int unmap(uint64_t gpa, uint64_t size)
 {
-	struct vhf_iotlb_msg m = { .iova = gpa + IOVA_OFF, .size = size,
-				   .type = 3 };
+	struct vhf_iotlb_msg m;
 
+	memset(&m, 0, sizeof(m));
+	m.iova = gpa + IOVA_OFF;
+	m.size = size;
+	m.type = 3;
 	return vhf_iotlb_msg(s.c, &m);
 }
 
@@ -265,9 +272,14 @@ END_TEST
 
 START_TEST(bad_iotlb_messages_are_refused)
 {
-	struct vhf_iotlb_msg m = { .iova = IOVA_OFF, .size = 4096,
-				   .uaddr = 0x1000, .perm = RW, .type = 2 };
+	struct vhf_iotlb_msg m;
 
+	memset(&m, 0, sizeof(m));
+	m.iova = IOVA_OFF;
+	m.size = 4096;
+	m.uaddr = 0x1000;
+	m.perm = RW;
+	m.type = 2;
 	open_iommu(0);
 	m.size = 0;
 	ck_assert_int_lt(vhf_iotlb_msg(s.c, &m), 0);

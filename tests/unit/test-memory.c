@@ -7,6 +7,8 @@
 #endif
 #include <check.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -214,6 +216,24 @@ START_TEST(unaligned_mmap_offset)
 }
 END_TEST
 
+/* Whether p's page is mapped, from /proc/self/maps (touching it would
+ * fault, and probing syscalls upset valgrind). */
+static bool mapped(const void *p)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	unsigned long start, end;
+	char line[512];
+	bool found = false;
+
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &start, &end) == 2 &&
+		    (uintptr_t)p >= start && (uintptr_t)p < end)
+			found = true;
+	fclose(f);
+	return found;
+}
+
 START_TEST(remove_exact_region_only)
 {
 	guest_std_layout(&g);
@@ -240,11 +260,10 @@ START_TEST(remove_exact_region_only)
 	ck_assert_uint_eq(*old, 0x5a);
 	ck_assert_int_eq(vhd_memory_remove(g.mem, GUEST_B, GUEST_REGION_SIZE,
 					   &retired), -ENOENT);
+	ck_assert(mapped((const void *)old));
 	vhd_retired_unmap(&retired);
 	ck_assert_uint_eq(retired.count, 0);
-	ck_assert_int_eq(msync((void *)((uintptr_t)old & ~(uintptr_t)4095),
-			       4096, MS_ASYNC), -1);
-	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert(!mapped((const void *)old));
 	vhd_retired_free(&retired);
 	/* The gap can be filled again. */
 	ck_assert_int_eq(add_raw(GUEST_B, 0x1000, 0x10000000, 0), 0);
