@@ -31,6 +31,11 @@ struct adv_kind {
 	 * "--blk-file"). */
 	const char *image_option;
 	uint64_t image_size;
+	/* When set: an empty directory is made in the daemon's directory
+	 * and passed as this option (e.g. "--shared-dir"). */
+	const char *dir_option;
+	/* One more option the daemon needs, or NULL. */
+	const char *extra_option;
 };
 
 #define ADV_IMAGE_BYTE 0x5a

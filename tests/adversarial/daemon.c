@@ -51,7 +51,7 @@ static int make_image(struct adv_daemon *d, const struct adv_kind *kind)
 /* Splits the wrapper command on blanks into argv (no quoting needed for
  * the valgrind options we pass). */
 static int build_argv(const char *wrapper, const char *program,
-		      const char *socket_arg, const char *extra_arg,
+		      const char *socket_arg, const char *const extra[3],
 		      char ***out, char **buf)
 {
 	size_t n = 0, cap = 8;
@@ -63,7 +63,7 @@ static int build_argv(const char *wrapper, const char *program,
 		return -ENOMEM;
 	for (word = strtok_r(*buf, " \t", &save); word;
 	     word = strtok_r(NULL, " \t", &save)) {
-		if (n + 4 > cap) {
+		if (n + 6 > cap) {
 			char **bigger = realloc(argv, (cap *= 2) * sizeof(*argv));
 
 			if (!bigger)
@@ -74,8 +74,9 @@ static int build_argv(const char *wrapper, const char *program,
 	}
 	argv[n++] = (char *)program;
 	argv[n++] = (char *)socket_arg;
-	if (extra_arg)
-		argv[n++] = (char *)extra_arg;
+	for (int i = 0; i < 3; i++)
+		if (extra[i])
+			argv[n++] = (char *)extra[i];
 	argv[n] = NULL;
 	*out = argv;
 	return 0;
@@ -85,7 +86,8 @@ int adv_daemon_start(const struct adv_kind *kind, struct adv_daemon **out)
 {
 	const char *top = getenv("abs_top_builddir");
 	struct adv_daemon *d = calloc(1, sizeof(*d));
-	char program[4096], socket_arg[128], image_arg[160];
+	char program[4096], socket_arg[128], image_arg[160], dir_arg[160];
+	const char *extra[3] = { NULL, NULL, NULL };
 	char **argv = NULL, *buf = NULL;
 	struct stat st;
 	int r;
@@ -107,9 +109,18 @@ int adv_daemon_start(const struct adv_kind *kind, struct adv_daemon **out)
 			return r;
 		snprintf(image_arg, sizeof(image_arg), "%s=%s",
 			 kind->image_option, d->image);
+		extra[0] = image_arg;
 	}
+	if (kind->dir_option) {
+		snprintf(dir_arg, sizeof(dir_arg), "%s=%s/share",
+			 kind->dir_option, d->dir);
+		if (mkdir(dir_arg + strlen(kind->dir_option) + 1, 0700) < 0)
+			return -errno;
+		extra[1] = dir_arg;
+	}
+	extra[2] = kind->extra_option;
 	r = build_argv(getenv("ADVERSARIAL_WRAPPER"), program, socket_arg,
-		       kind->image_option ? image_arg : NULL, &argv, &buf);
+		       extra, &argv, &buf);
 	if (r == 0)
 		r = -posix_spawnp(&d->pid, argv[0], NULL, NULL, argv, environ);
 	free(argv);
@@ -161,6 +172,12 @@ int adv_daemon_stop(struct adv_daemon *d)
 	unlink(d->socket);
 	if (d->image[0])
 		unlink(d->image);
+	{
+		char share[96];
+
+		snprintf(share, sizeof(share), "%s/share", d->dir);
+		rmdir(share);
+	}
 	rmdir(d->dir);
 	free(d);
 	return r;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The adversarial suite: `adversarial DAEMON [CASE...]` starts the daemon
- * (vhostdev-rng, vhostdev-blk) and plays every hostile session in
+ * (vhostdev-rng, vhostdev-blk, vhostdev-fs) and plays every hostile session in
  * cases-*.c against it, each on a new connection. After each one, whatever it did:
  *   - the daemon is still running;
  *   - once the connection is gone it holds exactly as many fds as before
@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <linux/fuse.h>
 
 #include "adversarial.h"
 
@@ -85,12 +87,55 @@ static int blk_request(struct adv_session *s, uint64_t gpa)
 	return 0;
 }
 
+/* A FUSE GETATTR of the root before any FUSE_INIT, into a buffer at gpa:
+ * vhostdev-fs must answer it, on any queue, with just an out header that
+ * carries EIO and the request's unique id. Needs no state, so every
+ * session may send it. */
+static int fs_request(struct adv_session *s, uint64_t gpa)
+{
+	struct {
+		struct fuse_in_header in;
+		struct fuse_getattr_in arg;
+	} *req;
+	struct fuse_out_header out;
+	struct vhf_buf b[2] = { { 0, sizeof(*req) }, { gpa, 128 } };
+	uint16_t id;
+	uint32_t len = 0;
+	int head, used;
+
+	ADV_CHECK(adv_fill(s, gpa, 0xee, 128), "buffer outside guest memory");
+	ADV_CHECK(vhf_mem_alloc(s->m, sizeof(*req), 8, s->ra, &b[0].gpa) == 0,
+		  "alloc");
+	req = adv_ptr(s, b[0].gpa, sizeof(*req));
+	memset(req, 0, sizeof(*req));
+	req->in.len = sizeof(*req);
+	req->in.opcode = FUSE_GETATTR;
+	req->in.unique = 0x1234;
+	req->in.nodeid = FUSE_ROOT_ID;
+	head = vhf_vq_add(s->vq, b, 1, 1, false);
+	ADV_CHECK(head >= 0, "add: %d", head);
+	vhf_vq_kick(s->vq);
+	used = adv_wait_used(s, 5000, &id, &len);
+	ADV_CHECK(used == 1 && id == head, "no used entry (%d)", used);
+	ADV_CHECK(len == sizeof(out), "used length %u", len);
+	adv_read(s, gpa, &out, sizeof(out));
+	ADV_CHECK(out.len == sizeof(out) && out.error == -EIO &&
+		  out.unique == 0x1234, "reply len %u error %d unique %llu",
+		  out.len, out.error, (unsigned long long)out.unique);
+	return 0;
+}
+
 static const struct adv_kind kinds[] = {
 	{ .name = "rng", .program = "examples/rng/vhostdev-rng",
 	  .request = rng_request, .data_len = 64 },
 	{ .name = "blk", .program = "examples/blk/vhostdev-blk",
 	  .request = blk_request, .data_len = 512,
 	  .image_option = "--blk-file", .image_size = 1 << 20 },
+	/* Sandboxing needs privileges the suite may not have, and is not
+	 * what is tested here. */
+	{ .name = "fs", .program = "examples/fs/vhostdev-fs",
+	  .request = fs_request, .data_len = 128,
+	  .dir_option = "--shared-dir", .extra_option = "--sandbox=none" },
 };/* ---- running the cases -------------------------------------------------- */
 
 static int good_session(const struct adv_kind *kind, struct adv_daemon *d,
