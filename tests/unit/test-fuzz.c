@@ -7,6 +7,8 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <time.h>
 
 #include "ring-driver.h"
 #include "suites.h"
@@ -248,12 +250,16 @@ static void race(uint64_t features)
 		   0);
 	__atomic_store_n(&stop_scribbling, 0, __ATOMIC_RELEASE);
 	ck_assert_int_eq(pthread_create(&t, NULL, scribbler, NULL), 0);
-	/* On a loaded machine the scribbler may not run for a while: keep
-	 * draining until it has produced something (bounded). */
-	for (unsigned int round = 0;
-	     round < 20000 || (popped + broken == 0 && round < 20000000);
-	     round++)
+	for (unsigned int round = 0; round < 20000; round++)
 		drain_and_check(&popped, &broken);
+	/* On a loaded machine, or under valgrind, which runs one thread at
+	 * a time, the scribbler may not have run yet: give it the CPU until
+	 * it has produced something (bounded in time). */
+	for (time_t end = time(NULL) + 20;
+	     popped + broken == 0 && time(NULL) < end;) {
+		sched_yield();
+		drain_and_check(&popped, &broken);
+	}
 	__atomic_store_n(&stop_scribbling, 1, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
 	ck_assert_uint_gt(popped + broken, 0);
