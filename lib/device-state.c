@@ -221,14 +221,6 @@ static int prepare_save(struct vhostdev *dev)
 	return 0;
 }
 
-static bool rings_running(struct vhostdev *dev)
-{
-	for (unsigned int i = 0; i < dev->num_queues; i++)
-		if (dev->queues[i].started)
-			return true;
-	return false;
-}
-
 /* The reply: an error code in bits 0-7 (0: accepted), and the flag that
  * says we send no fd of our own. */
 static int answer(struct vhostdev *dev, struct vhd_message *msg, int err)
@@ -255,7 +247,7 @@ int vhd_handle_set_device_state_fd(struct vhostdev *dev,
 		close(fd);
 		return answer(dev, msg, -EINVAL);
 	}
-	if (rings_running(dev)) {
+	if (vhd_rings_running(dev)) {
 		vhd_err(dev, "SET_DEVICE_STATE_FD while rings run");
 		close(fd);
 		return answer(dev, msg, -EBUSY);

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -59,10 +58,7 @@ static void free_device(struct vhostdev *dev)
 	vhd_state_transfer_end(dev);
 	vhd_iotlb_clear(dev);
 	vhd_inflight_release(dev);
-	if (dev->log.map)
-		munmap(dev->log.map, dev->log.map_size);
-	if (dev->log.notify_fd >= 0)
-		close(dev->log.notify_fd);
+	vhd_dirty_log_free(&dev->log);
 	if (dev->event_fd >= 0)
 		close(dev->event_fd);
 	if (dev->epfd >= 0)

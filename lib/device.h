@@ -201,6 +201,9 @@ int vhd_queue_init(struct vhostdev *dev, struct vhostdev_queue *q,
 		   unsigned int index);
 void vhd_queue_fini(struct vhostdev_queue *q);
 int vhd_queue_start(struct vhostdev_queue *q);
+/* Whether any ring of the device has started (state that rings use, such
+ * as the in-flight region or a device state transfer, may not change). */
+bool vhd_rings_running(const struct vhostdev *dev);
 /* Stops a ring for good (rings drained or abandoned), closes its fds
  * unless keep_fds. */
 void vhd_queue_stop(struct vhostdev_queue *q);

@@ -12,10 +12,8 @@
 #include "dispatch.h"
 #include "dirty-log.h"
 
-void vhd_dirty_log_release(struct vhostdev *dev)
+void vhd_dirty_log_free(struct vhd_dirty_log *log)
 {
-	struct vhd_dirty_log *log = &dev->log;
-
 	if (log->map)
 		munmap(log->map, log->map_size);
 	log->map = NULL;
@@ -24,6 +22,11 @@ void vhd_dirty_log_release(struct vhostdev *dev)
 	if (log->notify_fd >= 0)
 		close(log->notify_fd);
 	log->notify_fd = -1;
+}
+
+void vhd_dirty_log_release(struct vhostdev *dev)
+{
+	vhd_dirty_log_free(&dev->log);
 	vhd_dirty_log_update(dev);
 }
 

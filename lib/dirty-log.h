@@ -28,6 +28,8 @@ struct vhd_dirty_log {
 int vhd_handle_set_log_base(struct vhostdev *dev, struct vhd_message *msg);
 int vhd_handle_set_log_fd(struct vhostdev *dev, struct vhd_message *msg);
 void vhd_dirty_log_release(struct vhostdev *dev);
+/* Unmaps the log and closes its fd, touching no ring (device freed). */
+void vhd_dirty_log_free(struct vhd_dirty_log *log);
 /* Recomputes what each ring logs after the log, the acked features or
  * a ring's addresses changed (control thread, quiesced). */
 void vhd_dirty_log_update(struct vhostdev *dev);

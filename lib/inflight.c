@@ -80,22 +80,14 @@ static int map_region(struct vhostdev *dev, int fd, uint64_t size,
 	return 0;
 }
 
-/* Only between rings: a running ring keeps its part of the old region. */
-static bool rings_running(struct vhostdev *dev)
-{
-	for (unsigned int i = 0; i < dev->num_queues; i++)
-		if (dev->queues[i].started)
-			return true;
-	return false;
-}
-
 int vhd_handle_get_inflight_fd(struct vhostdev *dev, struct vhd_message *msg)
 {
 	struct vhu_inflight in = msg->payload.inflight;
 	uint64_t size;
 	int fd, r;
 
-	if (rings_running(dev)) {
+	/* A running ring keeps its part of the region it started with. */
+	if (vhd_rings_running(dev)) {
 		vhd_err(dev, "GET_INFLIGHT_FD while rings run");
 		return -EBUSY;
 	}
@@ -141,7 +133,7 @@ int vhd_handle_set_inflight_fd(struct vhostdev *dev, struct vhd_message *msg)
 		vhd_err(dev, "SET_INFLIGHT_FD without a file descriptor");
 		return -EINVAL;
 	}
-	if (rings_running(dev)) {
+	if (vhd_rings_running(dev)) {
 		vhd_err(dev, "SET_INFLIGHT_FD while rings run");
 		close(fd);
 		return -EBUSY;

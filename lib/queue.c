@@ -256,6 +256,14 @@ int vhd_queue_start(struct vhostdev_queue *q)
 	return 0;
 }
 
+bool vhd_rings_running(const struct vhostdev *dev)
+{
+	for (unsigned int i = 0; i < dev->num_queues; i++)
+		if (dev->queues[i].started)
+			return true;
+	return false;
+}
+
 void vhd_queue_stop(struct vhostdev_queue *q)
 {
 	q->start_pending = q->rings_pending = false;
