@@ -31,7 +31,8 @@ check() {
 	if "$@"; then
 		echo "ok: $what"
 	else
-		echo "FAIL: $what" >&2
+		# The command and its operands say which figure was wrong.
+		echo "FAIL: $what (failed: $*)" >&2
 		fails=$((fails + 1))
 	fi
 }
