@@ -162,6 +162,8 @@ void blk_resume(struct vhostdev *dev, void *userdata);
 /* Takes an SQE from the worker's ring, submitting what is queued when it is
  * full. NULL only when submission fails. */
 struct io_uring_sqe *blk_worker_get_sqe(struct blk_worker *w);
+/* Waits for everything the worker has in flight and completes it. */
+void blk_worker_drain(struct blk_worker *w);
 
 /* request.c */
 int blk_queue_alloc(struct blk_queue *q, unsigned int nslots);

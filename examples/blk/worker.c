@@ -105,8 +105,8 @@ static unsigned int reap(struct blk_worker *w)
 	return n;
 }
 
-/* Waits for everything in flight to complete, and completes it. */
-static void drain(struct blk_worker *w)
+/* Waits for everything in flight to complete, and completes it (blk.h). */
+void blk_worker_drain(struct blk_worker *w)
 {
 	while (w->inflight) {
 		int r = io_uring_submit_and_wait(&w->ring, 1);
@@ -142,7 +142,7 @@ static void quiesce_point(struct blk_worker *w, unsigned int *acked_gen)
 	struct blk_device *blk = w->blk;
 	bool last = false;
 
-	drain(w);
+	blk_worker_drain(w);
 	pthread_mutex_lock(&blk->lock);
 	if (blk->quiesced && *acked_gen != blk->quiesce_gen) {
 		*acked_gen = blk->quiesce_gen;
@@ -340,7 +340,7 @@ static void *worker_main(void *arg)
 				poll_after_wake(w);
 		}
 	}
-	drain(w);
+	blk_worker_drain(w);
 	return NULL;
 }
 

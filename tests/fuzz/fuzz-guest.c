@@ -4,12 +4,14 @@
  * check, because the harnesses also run under libFuzzer. */
 #include <errno.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "fuzz-guest.h"
 #include "fuzz-input.h"
 #include "memory.h"
+#include "queue.h"
 
 void fuzz_guest_init(struct fuzz_guest *g, struct vhostdev *dev)
 {
@@ -122,4 +124,24 @@ bool fuzz_guest_owns(const struct fuzz_guest *g, const void *p, size_t len)
 			return true;
 	}
 	return false;
+}
+
+struct vhostdev_queue *fuzz_queue_prepare(struct vhostdev *dev,
+					  uint64_t features, unsigned int size,
+					  const uint64_t where[3], int *call_fd)
+{
+	struct vhostdev_queue *q = vhostdev_get_queue(dev, 0);
+
+	*call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (*call_fd < 0)
+		return NULL;
+	dev->acked_features = features;
+	dev->features_set = true;
+	q->size = size;
+	q->desc_uva = where[0];
+	q->avail_uva = where[1];
+	q->used_uva = where[2];
+	/* The queue closes its own copy. */
+	q->call_fd = dup(*call_fd);
+	return q->call_fd < 0 ? NULL : q;
 }

@@ -42,4 +42,12 @@ void *fuzz_guest_va(struct fuzz_guest *g, uint64_t gpa, size_t len);
 /* Whether [p, p + len) is inside one of the library's mappings. */
 bool fuzz_guest_owns(const struct fuzz_guest *g, const void *p, size_t len);
 
+/* Sets up queue 0 of dev as a front end would before it starts the ring:
+ * acked features, ring size and addresses, and a call eventfd (the caller
+ * keeps *call_fd, the queue a copy). The caller sets the base and calls
+ * vhd_queue_start(). Returns the queue, or NULL with errno set. */
+struct vhostdev_queue *fuzz_queue_prepare(struct vhostdev *dev,
+					  uint64_t features, unsigned int size,
+					  const uint64_t where[3], int *call_fd);
+
 #endif

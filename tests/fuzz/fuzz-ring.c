@@ -191,18 +191,10 @@ static int setup(struct harness *h, const uint8_t *data, size_t size,
 			return -ENOMEM;
 	}
 
-	h->q = vhostdev_get_queue(h->dev, 0);
-	h->dev->acked_features = features;
-	h->dev->features_set = true;
-	h->q->size = h->size;
-	h->q->desc_uva = h->desc;
-	h->q->avail_uva = h->driver;
-	h->q->used_uva = h->device;
-	h->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->call_fd < 0)
+	h->q = fuzz_queue_prepare(h->dev, features, h->size, where,
+				  &h->call_fd);
+	if (!h->q)
 		return -errno;
-	/* The queue closes its own copy. */
-	h->q->call_fd = dup(h->call_fd);
 	if (packed) {
 		uint32_t base = fuzz_u8(&h->in) & 1 ? fuzz_u32(&h->in) :
 						      0x80008000u;

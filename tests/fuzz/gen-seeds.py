@@ -305,6 +305,84 @@ def ring_seeds(packed):
     return seeds
 
 
+# ---- vhostdev-blk harness (see fuzz-blk.c) -----------------------------
+
+B_IN, B_OUT, B_FLUSH, B_GET_ID, B_DISCARD, B_WZ = range(6)
+# Device options (the first byte).
+B_RO, B_4K, B_DISCARD_ON, B_WZ_ON, B_AT_ONCE, B_WRITEBACK, B_EVENT_IDX, \
+    B_NULL = (1 << i for i in range(8))
+
+
+def b_sector(n):
+    return u8(0) + u8(n)
+
+
+def b_sectors(n):
+    """A data length of n whole sectors (n <= 32)."""
+    return u8(n << 2)
+
+
+def b_one_piece(total):
+    return u8(0) + (u8(0) if total else b'')
+
+
+def b_two_pieces(total, first):
+    return u8(1) + u16(first) + u8(0) + u8(0)
+
+
+def b_request(kind, sector, body=b'', out=None, inn=None, shape=0x10,
+              first=0):
+    """kind and shape as describe() reads them, then the cuts and the
+    descriptor slot."""
+    return (u8(kind) + u8(shape) + u8(0) + b_sector(sector) + body +
+            (out if out is not None else u8(0) + u8(0)) +
+            (inn if inn is not None else u8(0) + u8(0)) + u8(first))
+
+
+def b_segments(segs, tail=False):
+    s = u8(len(segs) * 2 + 1)  # odd: up to 35 segments
+    for sector, num, flags in segs:
+        s += u8(flags) + b_sector(sector) + u8(((num - 1) << 3) | 1)
+    return s + (u8(0) + u8(3) if tail else u8(1))
+
+
+def blk_seeds():
+    seeds = {}
+    seed = u32(0x1234567)
+    for name, cfg in (('at-once', B_AT_ONCE | B_DISCARD_ON | B_WZ_ON),
+                      ('uring', B_DISCARD_ON | B_WZ_ON | B_WRITEBACK |
+                       B_EVENT_IDX)):
+        s = u8(cfg) + seed
+        s += b_request(B_OUT, 8, b_sectors(8) + u32(7), first=3)
+        s += b_request(B_IN, 8, b_sectors(8),
+                       inn=b_two_pieces(8 * 512 + 1, 4096))
+        s += b_request(B_FLUSH, 0)
+        s += b_request(B_GET_ID, 0, shape=0x11)
+        s += b_request(B_DISCARD, 0, b_segments([(8, 8, 0), (32, 4, 0)]))
+        s += b_request(B_WZ, 0, b_segments([(16, 8, 1)]))
+        s += b_request(B_IN, 0, b_sectors(32))
+        seeds[name] = s
+    s = u8(B_RO | B_4K | B_DISCARD_ON) + seed
+    s += b_request(B_OUT, 8, b_sectors(8) + u32(7))
+    s += b_request(B_IN, 120, b_sectors(8))
+    s += b_request(B_DISCARD, 0, b_segments([(8, 8, 0)]))
+    seeds['read-only-4k'] = s
+    s = u8(B_NULL | B_DISCARD_ON) + seed
+    s += b_request(B_OUT, 0, b_sectors(4) + u32(9))
+    s += b_request(B_IN, 0, b_sectors(4))
+    s += b_request(B_DISCARD, 0, b_segments([(0, 8, 0)]))
+    seeds['null'] = s
+    # Past the end, a short header, no status byte, an unknown type,
+    # segments with a ragged tail.
+    s = u8(B_AT_ONCE | B_WZ_ON) + seed
+    s += b_request(B_IN, 127, b_sectors(2))
+    s += b_request(B_OUT, 0, b_sectors(1) + u32(1) + u8(5), shape=0x11)
+    s += b_request(B_IN, 0, b_sectors(1), shape=0x02)
+    s += b_request(B_WZ, 0, b_segments([(0, 8, 0)], tail=True))
+    seeds['hostile'] = s
+    return seeds
+
+
 def write(harness, seeds):
     d = os.path.join(TOP, 'corpus', harness)
     os.makedirs(d, exist_ok=True)
@@ -316,3 +394,4 @@ def write(harness, seeds):
 write('messages', messages_seeds())
 write('split', ring_seeds(False))
 write('packed', ring_seeds(True))
+write('blk', blk_seeds())
