@@ -90,6 +90,7 @@ compare() {
 		if (a == "" || b == "") exit 1
 		if (op == "<=") exit !(a + 0 <= b + 0)
 		if (op == "<") exit !(a + 0 < b + 0)
+		if (op == ">=") exit !(a + 0 >= b + 0)
 		if (op == ">") exit !(a + 0 > b + 0)
 		if (op == "==") exit !(a + 0 == b + 0)
 		exit 1 }'
