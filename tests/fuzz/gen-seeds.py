@@ -383,6 +383,82 @@ def blk_seeds():
     return seeds
 
 
+# ---- vhostdev-fs harness (see fuzz-fs.c) -------------------------------
+
+(F_INIT, F_LOOKUP, F_FORGET, F_BATCH_FORGET, F_GETATTR, F_SETATTR,
+ F_READLINK, F_SYMLINK, F_MKNOD, F_MKDIR, F_UNLINK, F_RMDIR, F_RENAME,
+ F_RENAME2, F_LINK, F_OPEN, F_OPENDIR, F_CREATE, F_READ, F_WRITE,
+ F_STATFS, F_RELEASE, F_RELEASEDIR, F_FSYNC, F_FSYNCDIR, F_FLUSH,
+ F_READDIR, F_READDIRPLUS, F_ACCESS, F_SETXATTR, F_GETXATTR,
+ F_LISTXATTR, F_REMOVEXATTR, F_FALLOCATE, F_LSEEK, F_COPY_FILE_RANGE,
+ F_SYNCFS, F_INTERRUPT, F_DESTROY) = range(39)
+# Names, as add_name() picks them.
+N_A, N_B, N_DIR, N_LINK, N_DOT, N_DOTDOT, N_EMPTY, N_SLASH, N_AB, \
+    N_UP_OUTSIDE, N_OUTSIDE, N_PARENT, N_XATTR = range(13)
+
+
+def f_known(i):
+    """A patched field: a live id (the i-th one learnt)."""
+    return u8(0) + u8(i)
+
+
+def f_request(op, fixed=b'', patches=b'', names=(), data=b'', node=0,
+              head=0):
+    """One request: the descriptor slot, op and shape, fixed part,
+    patches, names, data, the header's node id (index of a live one),
+    and the default room for the reply."""
+    return (u8(head) + u8(op) + u8(0) + fixed + patches +
+            b''.join(u8(n) for n in names) + data + u8(node) + u8(4))
+
+
+def fs_seeds():
+    init = f_request(F_INIT, u32(7) + u32(38) + u32(0x20000) +
+                     u32(0x3fffffff) + u32(0) + bytes(44))
+    seeds = {}
+    s = u8(2) + init
+    s += f_request(F_MKDIR, u32(0o755) + u32(0o022), names=[N_DIR])
+    s += f_request(F_CREATE, u32(0o102) + u32(0o644) + u32(0o022) + u32(0),
+                   names=[N_A])
+    # WRITE 64 bytes at 0 through the handle CREATE gave (fhs[0]).
+    s += f_request(F_WRITE, bytes(8) + u64(0) + u32(64) + u32(0) +
+                   u64(0) + u32(0) + u32(0), f_known(0),
+                   data=u16(64) + bytes(range(64)))
+    s += f_request(F_READ, bytes(8) + u64(0) + u32(0) + bytes(20),
+                   f_known(0) + u8(3))
+    s += f_request(F_GETATTR, bytes(16), f_known(0), node=2)
+    s += f_request(F_LOOKUP, names=[N_A])
+    s += f_request(F_OPENDIR, u32(0) + u32(0))
+    s += f_request(F_READDIRPLUS, bytes(40), f_known(1) + u8(3))
+    s += f_request(F_SETXATTR, u32(8) + u32(0) + u32(0) + u32(0),
+                   names=[N_XATTR], data=u16(8) + bytes(64), node=2)
+    s += f_request(F_SYMLINK, names=[N_LINK, N_UP_OUTSIDE])
+    s += f_request(F_RENAME, bytes(8), f_known(0), names=[N_A, N_B])
+    s += f_request(F_RELEASE, bytes(24), f_known(0))
+    s += f_request(F_RELEASEDIR, bytes(24), f_known(1))
+    s += f_request(F_FORGET, u64(1), node=2)
+    s += f_request(F_STATFS)
+    s += f_request(F_DESTROY)
+    seeds['session'] = s
+    # Escapes: names that climb, absolute names, a symlink to the
+    # outside file then used as a directory and opened.
+    s = u8(0) + init
+    s += f_request(F_LOOKUP, names=[N_DOTDOT])
+    s += f_request(F_LOOKUP, names=[N_UP_OUTSIDE])
+    s += f_request(F_SYMLINK, names=[N_LINK, N_OUTSIDE])
+    s += f_request(F_LOOKUP, names=[N_LINK])
+    s += f_request(F_OPEN, u32(2) + u32(0), node=1)
+    s += f_request(F_CREATE, u32(0o102) + u32(0o644) + u32(0) + u32(0),
+                   names=[N_PARENT])
+    s += f_request(F_MKNOD, u32(0o10644) + u32(0) + u32(0) + u32(0),
+                   names=[N_SLASH])
+    s += f_request(F_RENAME2, bytes(16), f_known(0),
+                   names=[N_LINK, N_DOTDOT])
+    s += f_request(F_LINK, bytes(8), f_known(1), names=[N_B])
+    s += f_request(F_UNLINK, names=[N_LINK])
+    seeds['escape'] = s
+    return seeds
+
+
 def write(harness, seeds):
     d = os.path.join(TOP, 'corpus', harness)
     os.makedirs(d, exist_ok=True)
@@ -395,3 +471,4 @@ write('messages', messages_seeds())
 write('split', ring_seeds(False))
 write('packed', ring_seeds(True))
 write('blk', blk_seeds())
+write('fs', fs_seeds())
