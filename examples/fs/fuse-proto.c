@@ -11,12 +11,19 @@
  *   fuse-proto SOCKET SHARED-DIR [DAEMON-PID]
  *   fuse-proto --latency SOCKET N
  *   fuse-proto --readonly-never SOCKET
+ *   fuse-proto --concurrent SOCKET SHARED-DIR
  *
  * --readonly-never checks a daemon started with --readonly --cache=never:
  * every change refused with EROFS, reads allowed, FOPEN_DIRECT_IO and no
  * entry or attribute caching.
  * --latency times N round trips of GETATTR and of LOOKUP (hello.txt) on
  * any virtio-fs back end, so daemons can be compared without a guest.
+ *
+ * --concurrent keeps two request queues full at once (a daemon with a
+ * thread pool serves them out of order): LOOKUP, GETATTR, READ, UNLINK of
+ * many files in SHARED-DIR (it creates them), and FORGETs on the
+ * high-priority queue racing GETATTRs of the same nodes; every reply is
+ * matched to its request and checked.
  *
  * With DAEMON-PID, also checks that FORGET releases what LOOKUP and
  * CREATE took: the daemon's open descriptors grow with each new node and
@@ -668,6 +675,317 @@ static int latency(const char *sock, long n)
 	return 0;
 }
 
+/* ---- --concurrent -------------------------------------------------------- */
+
+#define CONC_FILES 120
+/* Two descriptors a request, 64 in a ring: 30 in flight per queue. */
+#define CONC_PER_QUEUE 30
+#define CONC_SLOT 4096
+
+struct conc_req {
+	int q;
+	int id;                /* the chain's id in its ring */
+	bool answered;
+	uint32_t used_len;
+	uint64_t unique;
+	uint64_t out_gpa, in_gpa;
+};
+
+static struct conc_req conc[2 * CONC_PER_QUEUE];
+
+/* The name and the size of test file i: sizes differ, so a reply for the
+ * wrong file shows. */
+static void conc_name(char name[16], unsigned int i)
+{
+	snprintf(name, 16, "c%03u", i);
+}
+
+static size_t conc_size(unsigned int i)
+{
+	return 100 + 7 * i;
+}
+
+/* Queues request k (on queue 1 or 2 by parity) without kicking. */
+static int conc_add(unsigned int k, int q, uint32_t opcode, uint64_t nodeid,
+		    const void *arg, size_t arg_size)
+{
+	struct conc_req *c = &conc[k];
+	struct fuse_in_header *ih = vhf_mem_ptr(mem, c->out_gpa, CONC_SLOT);
+	struct fuse_out_header *oh = vhf_mem_ptr(mem, c->in_gpa, CONC_SLOT);
+	bool reply = opcode != FUSE_FORGET;
+	struct vhf_buf bufs[2] = {
+		{ c->out_gpa, (uint32_t)(sizeof(*ih) + arg_size) },
+		{ c->in_gpa, CONC_SLOT },
+	};
+
+	memset(ih, 0, sizeof(*ih));
+	memset(oh, 0xff, sizeof(*oh));
+	ih->len = bufs[0].len;
+	ih->opcode = opcode;
+	ih->unique = c->unique = unique++;
+	ih->nodeid = nodeid;
+	memcpy(ih + 1, arg, arg_size);
+	c->q = q;
+	c->answered = false;
+	c->id = vhf_vq_add(vqs[q], bufs, 1, reply ? 1 : 0, false);
+	return c->id < 0 ? c->id : 0;
+}
+
+/* Kicks every queue and waits for the n requests queued; checks that each
+ * used entry is a request in flight, answered once, with a header that
+ * matches it. Returns the number of well-formed answers. */
+static unsigned int conc_run(unsigned int n)
+{
+	unsigned int got = 0, good = 0;
+
+	for (int q = 0; q < 3; q++)
+		vhf_vq_kick(vqs[q]);
+	while (got < n) {
+		bool any = false;
+
+		for (int q = 0; q < 3; q++) {
+			uint16_t id;
+			uint32_t len;
+			unsigned int k;
+
+			while (vhf_vq_get_used(vqs[q], &id, &len) == 1) {
+				any = true;
+				for (k = 0; k < n; k++)
+					if (conc[k].q == q && conc[k].id == id &&
+					    !conc[k].answered)
+						break;
+				if (k == n) {
+					CHECK(0, "used id %u on queue %d was "
+					      "not in flight", id, q);
+					return good;
+				}
+				conc[k].answered = true;
+				conc[k].used_len = len;
+				got++;
+			}
+		}
+		if (!any && vhf_vq_wait_call(vqs[1], 20) < 0 &&
+		    vhf_vq_wait_call(vqs[2], 20) < 0 &&
+		    vhf_vq_wait_call(vqs[0], WAIT_MS) < 0) {
+			CHECK(0, "%u of %u concurrent requests answered", got,
+			      n);
+			return good;
+		}
+	}
+	for (unsigned int k = 0; k < n; k++) {
+		struct fuse_out_header *oh =
+			vhf_mem_ptr(mem, conc[k].in_gpa, CONC_SLOT);
+
+		if (conc[k].q == 0)
+			good += conc[k].used_len == 0;
+		else if (oh->unique == conc[k].unique &&
+			 oh->len == conc[k].used_len)
+			good++;
+	}
+	return good;
+}
+
+static struct fuse_out_header *conc_reply(unsigned int k)
+{
+	return vhf_mem_ptr(mem, conc[k].in_gpa, CONC_SLOT);
+}
+
+static int concurrent(const char *sock, const char *share)
+{
+	struct fuse_init_in in = { .major = 7, .minor = 31 };
+	struct fuse_init_out out;
+	uint64_t node[CONC_FILES];
+	unsigned int ok, n, bad;
+	char name[16], path[4096];
+	int r;
+
+	for (unsigned int i = 0; i < CONC_FILES; i++) {
+		FILE *f;
+
+		conc_name(name, i);
+		snprintf(path, sizeof(path), "%s/%s", share, name);
+		f = fopen(path, "we");
+		if (!f) {
+			printf("FAIL: creating %s: %m\n", path);
+			return 1;
+		}
+		for (size_t b = 0; b < conc_size(i); b++)
+			fputc('a' + (int)(i % 26), f);
+		fclose(f);
+	}
+	r = setup(sock);
+	for (unsigned int k = 0; r == 0 && k < 2 * CONC_PER_QUEUE; k++) {
+		r = vhf_mem_alloc(mem, CONC_SLOT, 4096, -1, &conc[k].out_gpa);
+		if (r == 0)
+			r = vhf_mem_alloc(mem, CONC_SLOT, 4096, -1,
+					  &conc[k].in_gpa);
+	}
+	if (r == 0)
+		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	if (r < 0) {
+		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
+		return 1;
+	}
+	/* LOOKUP every file, 60 at a time over both queues. */
+	bad = 0;
+	for (unsigned int base = 0; base < CONC_FILES;
+	     base += 2 * CONC_PER_QUEUE) {
+		n = CONC_FILES - base < 2 * CONC_PER_QUEUE ?
+		    CONC_FILES - base : 2 * CONC_PER_QUEUE;
+		for (unsigned int k = 0; k < n; k++) {
+			conc_name(name, base + k);
+			conc_add(k, 1 + (int)(k & 1), FUSE_LOOKUP,
+				 FUSE_ROOT_ID, name, strlen(name) + 1);
+		}
+		ok = conc_run(n);
+		for (unsigned int k = 0; k < n; k++) {
+			struct fuse_out_header *oh = conc_reply(k);
+			struct fuse_entry_out *e = (void *)(oh + 1);
+
+			if (oh->error || oh->len != sizeof(*oh) + sizeof(*e) ||
+			    e->attr.size != conc_size(base + k)) {
+				bad++;
+				continue;
+			}
+			node[base + k] = e->nodeid;
+		}
+		bad += n - ok;
+	}
+	CHECK(!bad, "LOOKUP of %u files, %u in flight at once: every reply "
+	      "matches its file (%u wrong)", CONC_FILES, 2 * CONC_PER_QUEUE,
+	      bad);
+	if (bad)
+		goto out;
+	bad = 0;
+	for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE; k++) {
+		unsigned int i = k * CONC_FILES / (2 * CONC_PER_QUEUE);
+
+		conc_add(k, 1 + (int)(k & 1), FUSE_GETATTR, node[i],
+			 &(struct fuse_getattr_in){ 0 },
+			 sizeof(struct fuse_getattr_in));
+	}
+	ok = conc_run(2 * CONC_PER_QUEUE);
+	for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE; k++) {
+		unsigned int i = k * CONC_FILES / (2 * CONC_PER_QUEUE);
+		struct fuse_out_header *oh = conc_reply(k);
+		struct fuse_attr_out *a = (void *)(oh + 1);
+
+		if (oh->error || a->attr.size != conc_size(i) ||
+		    a->attr.ino == 0)
+			bad++;
+	}
+	bad += 2 * CONC_PER_QUEUE - ok;
+	CHECK(!bad, "GETATTR of 60 nodes at once: every size right (%u wrong)",
+	      bad);
+	{
+		struct fuse_open_out oo;
+		uint64_t fh;
+		unsigned int last = CONC_FILES - 1;
+
+		r = call(FUSE_OPEN, node[last], &(struct fuse_open_in){
+			 O_RDONLY, 0 }, sizeof(struct fuse_open_in), &oo,
+			 sizeof(oo));
+		CHECK(r == 0, "OPEN %s (%d)", "c119", r);
+		if (r)
+			goto out;
+		fh = oo.fh;
+		bad = 0;
+		for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE; k++) {
+			struct fuse_read_in rd = {
+				.fh = fh, .offset = k * 10, .size = 10,
+			};
+
+			conc_add(k, 1 + (int)(k & 1), FUSE_READ, node[last],
+				 &rd, sizeof(rd));
+		}
+		ok = conc_run(2 * CONC_PER_QUEUE);
+		for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE; k++) {
+			struct fuse_out_header *oh = conc_reply(k);
+			const char *data = (const char *)(oh + 1);
+			size_t want = conc_size(last) > k * 10 ?
+				      conc_size(last) - k * 10 : 0;
+
+			if (want > 10)
+				want = 10;
+			if (oh->error || oh->len != sizeof(*oh) + want) {
+				bad++;
+				continue;
+			}
+			for (size_t b = 0; b < want; b++)
+				if (data[b] != 'a' + (int)(last % 26))
+					bad++;
+		}
+		bad += 2 * CONC_PER_QUEUE - ok;
+		CHECK(!bad, "READ at 60 offsets at once: every length and byte "
+		      "right (%u wrong)", bad);
+		call(FUSE_RELEASE, 0, &(struct fuse_release_in){ .fh = fh },
+		     sizeof(struct fuse_release_in), NULL, 0);
+	}
+	/* FORGETs on the high-priority queue while GETATTRs of the same
+	 * nodes run: each GETATTR is answered, by its attributes or by
+	 * ENOENT, never by another file's. */
+	bad = 0;
+	n = 0;
+	for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE - 10; k++)
+		conc_add(n++, 1 + (int)(k & 1), FUSE_GETATTR, node[k],
+			 &(struct fuse_getattr_in){ 0 },
+			 sizeof(struct fuse_getattr_in));
+	for (unsigned int k = 0; k < 10; k++) {
+		struct fuse_forget_in fi = { .nlookup = 1 };
+
+		conc_add(n++, 0, FUSE_FORGET, node[k], &fi, sizeof(fi));
+	}
+	ok = conc_run(n);
+	for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE - 10; k++) {
+		struct fuse_out_header *oh = conc_reply(k);
+		struct fuse_attr_out *a = (void *)(oh + 1);
+
+		if (oh->error == -ENOENT && k < 10)
+			continue;
+		if (oh->error || a->attr.size != conc_size(k))
+			bad++;
+	}
+	bad += n - ok;
+	CHECK(!bad, "GETATTRs racing FORGETs of the same nodes: answered "
+	      "right or ENOENT (%u wrong)", bad);
+	/* UNLINK half the files and LOOKUP names that do not exist. */
+	bad = 0;
+	for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE; k++) {
+		char absent[16];
+
+		if (k & 1) {
+			snprintf(absent, sizeof(absent), "none%u", k);
+			conc_add(k, 2, FUSE_LOOKUP, FUSE_ROOT_ID, absent,
+				 strlen(absent) + 1);
+		} else {
+			conc_name(name, 20 + k);
+			conc_add(k, 1, FUSE_UNLINK, FUSE_ROOT_ID, name,
+				 strlen(name) + 1);
+		}
+	}
+	ok = conc_run(2 * CONC_PER_QUEUE);
+	for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE; k++) {
+		struct fuse_out_header *oh = conc_reply(k);
+
+		conc_name(name, 20 + k);
+		snprintf(path, sizeof(path), "%s/%s", share, name);
+		if (k & 1 ? oh->error != -ENOENT :
+		    oh->error != 0 || access(path, F_OK) == 0)
+			bad++;
+	}
+	bad += 2 * CONC_PER_QUEUE - ok;
+	CHECK(!bad, "UNLINK of 30 files and LOOKUP of 30 absent names at "
+	      "once: each done and answered (%u wrong)", bad);
+out:
+	teardown();
+	if (failures) {
+		printf("%d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("all checks passed\n");
+	return 0;
+}
+
 static int readonly_never(const char *sock)
 {
 	struct fuse_init_in in = { .major = 7, .minor = 31 };
@@ -733,6 +1051,8 @@ int main(int argc, char *argv[])
 
 	if (argc == 3 && !strcmp(argv[1], "--readonly-never"))
 		return readonly_never(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "--concurrent"))
+		return concurrent(argv[2], argv[3]);
 
 	if (argc == 4 && !strcmp(argv[1], "--latency")) {
 		nvqs = 2;

@@ -29,6 +29,7 @@ struct fs_options {
 	enum fs_cache cache;
 	bool readonly;
 	bool xattr;
+	unsigned int thread_pool_size;
 };
 
 static struct fs_options options = {
@@ -99,6 +100,18 @@ static int set_xattr(void *ctx, const char *value)
 	return 0;
 }
 
+static int set_thread_pool_size(void *ctx, const char *value)
+{
+	struct fs_options *o = ctx;
+	uint64_t n;
+	int r = daemon_parse_u64(value, 0, FS_MAX_POOL_THREADS, &n);
+
+	if (r < 0)
+		return r;
+	o->thread_pool_size = (unsigned int)n;
+	return 0;
+}
+
 static const struct daemon_option fs_option_table[] = {
 	{ "shared-dir", "DIR", "the host directory to share (required)",
 	  set_shared_dir },
@@ -111,6 +124,9 @@ static const struct daemon_option fs_option_table[] = {
 	{ "readonly", NULL, "refuse every change to the shared directory",
 	  set_readonly },
 	{ "xattr", NULL, "serve extended attributes", set_xattr },
+	{ "thread-pool-size", "N", "run requests on N threads shared by "
+	  "the request queues, 0 to 64 (default 0: each queue's own thread)",
+	  set_thread_pool_size },
 	{ 0 }
 };
 
@@ -323,9 +339,10 @@ int main(int argc, char *argv[])
 	r = fs_init(&fsd.fs, root, proc_fd, fs_desc.program);
 	if (r < 0)
 		goto out;
-	daemon_log(d, VHOSTDEV_LOG_INFO, "sharing %s%s", options.shared_dir,
-		   options.readonly ? " read-only" : "");
-	r = fs_device_start(&fsd, d);
+	daemon_log(d, VHOSTDEV_LOG_INFO, "sharing %s%s, thread pool %u",
+		   options.shared_dir, options.readonly ? " read-only" : "",
+		   options.thread_pool_size);
+	r = fs_device_start(&fsd, d, options.thread_pool_size);
 	if (r == 0)
 		r = daemon_run(d);
 out:
