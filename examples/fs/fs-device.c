@@ -421,6 +421,7 @@ static int alloc_slots(struct fs_device *fsd, unsigned int pool_size)
 int fs_device_start(struct fs_device *fsd, struct daemon *d,
 		    unsigned int pool_size)
 {
+	char name[16];
 	int r;
 
 	fsd->daemon = d;
@@ -445,6 +446,8 @@ int fs_device_start(struct fs_device *fsd, struct daemon *d,
 			return -r;
 		}
 		fsd->pool.started = i + 1;
+		/* Named, so that ps -L (and the tests) can tell them. */
+		pthread_setname_np(fsd->pool.threads[i], "fs-pool");
 	}
 	for (unsigned int i = 0; i < fsd->num_queues; i++) {
 		struct fs_worker *w = &fsd->workers[i];
@@ -456,6 +459,8 @@ int fs_device_start(struct fs_device *fsd, struct daemon *d,
 			return -r;
 		}
 		w->started = true;
+		snprintf(name, sizeof(name), "fs-queue%u", i & 0xffu);
+		pthread_setname_np(w->thread, name);
 	}
 	return 0;
 }
