@@ -12,6 +12,7 @@
  *   fuse-proto --latency SOCKET N
  *   fuse-proto --readonly-never SOCKET
  *   fuse-proto --concurrent SOCKET SHARED-DIR
+ *   fuse-proto --init SOCKET
  *
  * --readonly-never checks a daemon started with --readonly --cache=never:
  * every change refused with EROFS, reads allowed, FOPEN_DIRECT_IO and no
@@ -19,6 +20,8 @@
  * --latency times N round trips of GETATTR and of LOOKUP (hello.txt) on
  * any virtio-fs back end, so daemons can be compared without a guest.
  *
+ * --init offers every FUSE_INIT flag and prints what the back end (ours
+ * or another) answers, so that two daemons' negotiations can be compared.
  * --concurrent keeps two request queues full at once (a daemon with a
  * thread pool serves them out of order): LOOKUP, GETATTR, READ, UNLINK of
  * many files in SHARED-DIR (it creates them), and FORGETs on the
@@ -675,6 +678,64 @@ static int latency(const char *sock, long n)
 	return 0;
 }
 
+/* ---- --init ------------------------------------------------------------- */
+
+static int init_probe(const char *sock)
+{
+	static const struct {
+		uint64_t bit;
+		const char *name;
+	} flags[] = {
+#define F(x) { x, #x }
+		F(FUSE_ASYNC_READ), F(FUSE_POSIX_LOCKS), F(FUSE_FILE_OPS),
+		F(FUSE_ATOMIC_O_TRUNC), F(FUSE_EXPORT_SUPPORT),
+		F(FUSE_BIG_WRITES), F(FUSE_DONT_MASK), F(FUSE_SPLICE_WRITE),
+		F(FUSE_SPLICE_MOVE), F(FUSE_SPLICE_READ), F(FUSE_FLOCK_LOCKS),
+		F(FUSE_HAS_IOCTL_DIR), F(FUSE_AUTO_INVAL_DATA),
+		F(FUSE_DO_READDIRPLUS), F(FUSE_READDIRPLUS_AUTO),
+		F(FUSE_ASYNC_DIO), F(FUSE_WRITEBACK_CACHE),
+		F(FUSE_NO_OPEN_SUPPORT), F(FUSE_PARALLEL_DIROPS),
+		F(FUSE_HANDLE_KILLPRIV), F(FUSE_POSIX_ACL),
+		F(FUSE_ABORT_ERROR), F(FUSE_MAX_PAGES), F(FUSE_CACHE_SYMLINKS),
+		F(FUSE_NO_OPENDIR_SUPPORT), F(FUSE_EXPLICIT_INVAL_DATA),
+		F(FUSE_MAP_ALIGNMENT), F(FUSE_SUBMOUNTS),
+		F(FUSE_HANDLE_KILLPRIV_V2), F(FUSE_SETXATTR_EXT),
+		F(FUSE_INIT_EXT),
+#undef F
+	};
+	struct fuse_init_in in = {
+		.major = FUSE_KERNEL_VERSION, .minor = FUSE_KERNEL_MINOR_VERSION,
+		.max_readahead = 128 * 1024, .flags = 0xffffffffu,
+		.flags2 = 0xffffffffu,
+	};
+	struct fuse_init_out out = { 0 };
+	uint64_t got;
+	int r = setup(sock);
+
+	if (r == 0)
+		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	if (r < 0) {
+		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
+		return 1;
+	}
+	got = out.flags | (uint64_t)out.flags2 << 32;
+	printf("protocol 7.%u\nmax_readahead %u\nmax_write %u\n"
+	       "max_pages %u\nmax_background %u\ncongestion_threshold %u\n"
+	       "time_gran %u\nflags %#llx\n", out.minor, out.max_readahead,
+	       out.max_write, out.max_pages, out.max_background,
+	       out.congestion_threshold, out.time_gran,
+	       (unsigned long long)got);
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (got & flags[i].bit)
+			printf("  %s\n", flags[i].name);
+		got &= ~flags[i].bit;
+	}
+	if (got)
+		printf("  other bits %#llx\n", (unsigned long long)got);
+	teardown();
+	return 0;
+}
+
 /* ---- --concurrent -------------------------------------------------------- */
 
 #define CONC_FILES 120
@@ -1051,6 +1112,10 @@ int main(int argc, char *argv[])
 
 	if (argc == 3 && !strcmp(argv[1], "--readonly-never"))
 		return readonly_never(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "--init")) {
+		nvqs = 2;
+		return init_probe(argv[2]);
+	}
 	if (argc == 4 && !strcmp(argv[1], "--concurrent"))
 		return concurrent(argv[2], argv[3]);
 
