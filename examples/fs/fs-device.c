@@ -307,11 +307,20 @@ static void on_reset(struct vhostdev *dev, void *userdata)
 	__atomic_store_n(&fsd->fs.proto_minor, 0, __ATOMIC_RELEASE);
 }
 
+void fs_device_log_counts(struct fs_device *fsd)
+{
+	char buf[1024];
+
+	fs_format_counts(&fsd->fs, buf, sizeof(buf));
+	daemon_log(fsd->daemon, VHOSTDEV_LOG_INFO, "requests: %s", buf);
+}
+
 /* The front end left: say how the work was spread over the queues. */
 static void on_disconnect(struct vhostdev *dev, void *userdata)
 {
 	struct fs_device *fsd = userdata;
 
+	fs_device_log_counts(fsd);
 	for (unsigned int i = 0; i < fsd->num_queues; i++) {
 		uint64_t n = __atomic_exchange_n(&fsd->workers[i].served, 0,
 						 __ATOMIC_RELAXED);

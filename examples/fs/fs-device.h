@@ -97,5 +97,7 @@ int fs_device_start(struct fs_device *fsd, struct daemon *d,
 /* Ends and joins the workers, then the pool. */
 void fs_device_stop(struct fs_device *fsd);
 void fs_device_fini(struct fs_device *fsd);
+/* Logs the requests taken since start, by opcode. */
+void fs_device_log_counts(struct fs_device *fsd);
 
 #endif

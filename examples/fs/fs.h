@@ -26,6 +26,9 @@ enum fs_sandbox {
 	FS_SANDBOX_NONE,
 };
 
+/* FUSE opcodes counted one by one; higher ones count as "other". */
+#define FS_OP_COUNTED 64
+
 /* A file or directory the guest looked up: held as an O_PATH descriptor so
  * that renames and removals on either side never make it name something
  * else. One inode per (st_dev, st_ino). */
@@ -61,6 +64,10 @@ struct fs {
 	dev_t root_dev;        /* and its identity, read without the lock */
 	ino_t root_ino;
 	int proc_self_fd;      /* /proc/self/fd, to reopen O_PATH fds */
+
+	/* Requests taken, by opcode ([0]: any other), atomic: what a guest
+	 * workload costs in requests, logged on SIGUSR1 and at disconnect. */
+	uint64_t op_count[FS_OP_COUNTED];
 
 	/* Negotiated in FUSE_INIT (0: not yet); workers read it at once. */
 	uint32_t proto_minor;
@@ -156,6 +163,9 @@ uint32_t fs_request_give(struct fs *fs, struct fs_request *r,
 /* All three at once, on the worker. */
 uint32_t fs_serve(struct fs *fs, struct fs_request *r,
 		  struct vhostdev_req *req);
+
+/* Writes "NAME=count ..." for every opcode seen since start into buf. */
+void fs_format_counts(struct fs *fs, char *buf, size_t size);
 
 /* sandbox.c: confines the process to dir (namespace or chroot) and drops
  * the capabilities a passthrough server does not need. Prints errors. */

@@ -1407,6 +1407,87 @@ static int dispatch(struct ctx *c)
 	}
 }
 
+/* ---- counting ----------------------------------------------------------- */
+
+static const char *const opcode_names[FS_OP_COUNTED] = {
+	[0] = "other",
+	[FUSE_LOOKUP] = "LOOKUP",
+	[FUSE_FORGET] = "FORGET",
+	[FUSE_GETATTR] = "GETATTR",
+	[FUSE_SETATTR] = "SETATTR",
+	[FUSE_READLINK] = "READLINK",
+	[FUSE_SYMLINK] = "SYMLINK",
+	[FUSE_MKNOD] = "MKNOD",
+	[FUSE_MKDIR] = "MKDIR",
+	[FUSE_UNLINK] = "UNLINK",
+	[FUSE_RMDIR] = "RMDIR",
+	[FUSE_RENAME] = "RENAME",
+	[FUSE_LINK] = "LINK",
+	[FUSE_OPEN] = "OPEN",
+	[FUSE_READ] = "READ",
+	[FUSE_WRITE] = "WRITE",
+	[FUSE_STATFS] = "STATFS",
+	[FUSE_RELEASE] = "RELEASE",
+	[FUSE_FSYNC] = "FSYNC",
+	[FUSE_SETXATTR] = "SETXATTR",
+	[FUSE_GETXATTR] = "GETXATTR",
+	[FUSE_LISTXATTR] = "LISTXATTR",
+	[FUSE_REMOVEXATTR] = "REMOVEXATTR",
+	[FUSE_FLUSH] = "FLUSH",
+	[FUSE_INIT] = "INIT",
+	[FUSE_OPENDIR] = "OPENDIR",
+	[FUSE_READDIR] = "READDIR",
+	[FUSE_RELEASEDIR] = "RELEASEDIR",
+	[FUSE_FSYNCDIR] = "FSYNCDIR",
+	[FUSE_GETLK] = "GETLK",
+	[FUSE_SETLK] = "SETLK",
+	[FUSE_SETLKW] = "SETLKW",
+	[FUSE_ACCESS] = "ACCESS",
+	[FUSE_CREATE] = "CREATE",
+	[FUSE_INTERRUPT] = "INTERRUPT",
+	[FUSE_BMAP] = "BMAP",
+	[FUSE_DESTROY] = "DESTROY",
+	[FUSE_IOCTL] = "IOCTL",
+	[FUSE_POLL] = "POLL",
+	[FUSE_BATCH_FORGET] = "BATCH_FORGET",
+	[FUSE_FALLOCATE] = "FALLOCATE",
+	[FUSE_READDIRPLUS] = "READDIRPLUS",
+	[FUSE_RENAME2] = "RENAME2",
+	[FUSE_LSEEK] = "LSEEK",
+	[FUSE_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
+	[FUSE_SETUPMAPPING] = "SETUPMAPPING",
+	[FUSE_REMOVEMAPPING] = "REMOVEMAPPING",
+	[FUSE_SYNCFS] = "SYNCFS",
+	[FUSE_TMPFILE] = "TMPFILE",
+};
+
+void fs_format_counts(struct fs *fs, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < FS_OP_COUNTED && len < size; i++) {
+		uint64_t n = __atomic_load_n(&fs->op_count[i],
+					     __ATOMIC_RELAXED);
+		int w;
+
+		if (!n)
+			continue;
+		if (opcode_names[i])
+			w = snprintf(buf + len, size - len, "%s%s=%llu",
+				     len ? " " : "", opcode_names[i],
+				     (unsigned long long)n);
+		else
+			w = snprintf(buf + len, size - len, "%sop%u=%llu",
+				     len ? " " : "", i, (unsigned long long)n);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
+/* ---- the request's way through the daemon --------------------------------- */
+
 /* Worker: copies the request into the record's buffer and takes its
  * iovecs, so that running it needs nothing from the library. */
 bool fs_request_take(struct fs *fs, struct fs_request *r,
@@ -1432,6 +1513,8 @@ bool fs_request_take(struct fs *fs, struct fs_request *r,
 	vhostdev_req_read(req, 0, &hdr, sizeof(hdr));
 	r->unique = hdr.unique;
 	r->opcode = hdr.opcode;
+	__atomic_add_fetch(&fs->op_count[hdr.opcode < FS_OP_COUNTED ?
+					 hdr.opcode : 0], 1, __ATOMIC_RELAXED);
 	/* WRITE data goes from guest memory to the file directly; every
 	 * other request is copied once, so the guest cannot change it
 	 * while it is checked and used. */

@@ -12,8 +12,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <libgen.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -268,6 +272,39 @@ static void unlink_own(struct own_socket *os)
 	os->name = NULL;
 }
 
+/* SIGUSR1: the requests served so far, by opcode, into the log (the
+ * benchmark reads them between phases of its guest workload). */
+static int on_usr1(struct daemon *d, int fd, short revents, void *data)
+{
+	struct signalfd_siginfo info;
+
+	while (read(fd, &info, sizeof(info)) == sizeof(info))
+		;
+	fs_device_log_counts(data);
+	return 0;
+}
+
+static int watch_usr1(struct daemon *d, struct fs_device *fsd)
+{
+	sigset_t usr1;
+	int fd, r;
+
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	/* Before the workers start, so they inherit the mask and only the
+	 * signalfd sees the signal. */
+	r = -pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	if (r < 0)
+		return r;
+	fd = signalfd(-1, &usr1, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	r = daemon_add_fd(d, fd, POLLIN, on_usr1, fsd);
+	if (r < 0)
+		close(fd);
+	return r;
+}
+
 static int flush_stdout(void)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -342,6 +379,10 @@ int main(int argc, char *argv[])
 	daemon_log(d, VHOSTDEV_LOG_INFO, "sharing %s%s, thread pool %u",
 		   options.shared_dir, options.readonly ? " read-only" : "",
 		   options.thread_pool_size);
+	r = watch_usr1(d, &fsd);
+	if (r < 0)
+		daemon_log(d, VHOSTDEV_LOG_WARNING, "SIGUSR1: %s",
+			   strerror(-r));
 	r = fs_device_start(&fsd, d, options.thread_pool_size);
 	if (r == 0)
 		r = daemon_run(d);
