@@ -17,8 +17,10 @@
  * --readonly-never checks a daemon started with --readonly --cache=never:
  * every change refused with EROFS, reads allowed, FOPEN_DIRECT_IO and no
  * entry or attribute caching.
- * --latency times N round trips of GETATTR and of LOOKUP (hello.txt) on
- * any virtio-fs back end, so daemons can be compared without a guest.
+ * --latency times N round trips of GETATTR and of LOOKUP (hello.txt), N
+ * rounds of what a guest's touch and rm send (CREATE, FLUSH, RELEASE,
+ * UNLINK, FORGET) and N 60 KiB WRITEs, on any virtio-fs back end, so
+ * daemons can be compared without a guest.
  *
  * --init offers every FUSE_INIT flag and prints what the back end (ours
  * or another) answers, so that two daemons' negotiations can be compared.
@@ -642,6 +644,86 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* n rounds of what "touch NAME; rm NAME" costs a guest with cache=auto:
+ * CREATE, FLUSH, RELEASE, UNLINK, FORGET. Returns 0 or -errno. */
+static int create_unlink(long n)
+{
+	struct {
+		struct fuse_create_in c;
+		char name[16];
+	} cin = { { .flags = O_WRONLY | O_CREAT, .mode = S_IFREG | 0644 },
+		  "" };
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} co;
+	int r = 0;
+
+	for (long i = 0; i < n && r == 0; i++) {
+		size_t len = (size_t)snprintf(cin.name, sizeof(cin.name),
+					      "lat%ld", i) + 1;
+		struct fuse_forget_in fi = { .nlookup = 1 };
+
+		r = call(FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin.c) + len,
+			 &co, sizeof(co));
+		if (r == 0)
+			r = call(FUSE_FLUSH, co.e.nodeid,
+				 &(struct fuse_flush_in){ .fh = co.o.fh },
+				 sizeof(struct fuse_flush_in), NULL, 0);
+		if (r == 0)
+			r = call(FUSE_RELEASE, co.e.nodeid,
+				 &(struct fuse_release_in){ .fh = co.o.fh },
+				 sizeof(struct fuse_release_in), NULL, 0);
+		if (r == 0)
+			r = call(FUSE_UNLINK, FUSE_ROOT_ID, cin.name, len,
+				 NULL, 0);
+		if (r == 0)
+			r = call_q(0, FUSE_FORGET, co.e.nodeid, &fi,
+				   sizeof(fi), NULL, 0, NULL) == 1 ? 0 : -EPROTO;
+	}
+	return r;
+}
+
+/* n WRITEs of 60 KiB to one new file. */
+static int write_file(long n)
+{
+	struct {
+		struct fuse_create_in c;
+		char name[8];
+	} cin = { { .flags = O_WRONLY | O_CREAT, .mode = S_IFREG | 0644 },
+		  "latw" };
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} co;
+	static struct {
+		struct fuse_write_in w;
+		char data[60 * 1024];
+	} win;
+	struct fuse_write_out wo;
+	int r;
+
+	r = call(FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin), &co,
+		 sizeof(co));
+	for (long i = 0; i < n && r == 0; i++) {
+		win.w = (struct fuse_write_in){
+			.fh = co.o.fh, .offset = (uint64_t)i * sizeof(win.data),
+			.size = sizeof(win.data),
+		};
+		r = call(FUSE_WRITE, co.e.nodeid, &win, sizeof(win), &wo,
+			 sizeof(wo));
+		if (r == 0 && wo.size != sizeof(win.data))
+			r = -EIO;
+	}
+	if (r == 0)
+		r = call(FUSE_RELEASE, co.e.nodeid,
+			 &(struct fuse_release_in){ .fh = co.o.fh },
+			 sizeof(struct fuse_release_in), NULL, 0);
+	if (r == 0)
+		r = call(FUSE_UNLINK, FUSE_ROOT_ID, "latw", 5, NULL, 0);
+	return r;
+}
+
 static int latency(const char *sock, long n)
 {
 	struct fuse_init_in in = {
@@ -650,7 +732,7 @@ static int latency(const char *sock, long n)
 	struct fuse_init_out out;
 	struct fuse_attr_out a;
 	struct fuse_entry_out e;
-	double t0, t1, t2;
+	double t[5];
 	int r = setup(sock);
 
 	if (r == 0)
@@ -659,21 +741,29 @@ static int latency(const char *sock, long n)
 		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
 		return 1;
 	}
-	t0 = now_s();
+	t[0] = now_s();
 	for (long i = 0; i < n && r == 0; i++)
 		r = call(FUSE_GETATTR, FUSE_ROOT_ID,
 			 &(struct fuse_getattr_in){ 0 },
 			 sizeof(struct fuse_getattr_in), &a, sizeof(a));
-	t1 = now_s();
+	t[1] = now_s();
 	for (long i = 0; i < n && r == 0; i++)
 		r = lookup(FUSE_ROOT_ID, "hello.txt", &e);
-	t2 = now_s();
+	t[2] = now_s();
+	if (r == 0)
+		r = create_unlink(n);
+	t[3] = now_s();
+	if (r == 0)
+		r = write_file(n);
+	t[4] = now_s();
 	if (r < 0) {
 		printf("FAIL: %s\n", strerror(-r));
 		return 1;
 	}
-	printf("getattr/s %.0f\nlookup/s %.0f\n", (double)n / (t1 - t0),
-	       (double)n / (t2 - t1));
+	printf("getattr/s %.0f\nlookup/s %.0f\ncreate+unlink/s %.0f\n"
+	       "write-60KiB/s %.0f\n", (double)n / (t[1] - t[0]),
+	       (double)n / (t[2] - t[1]), (double)n / (t[3] - t[2]),
+	       (double)n / (t[4] - t[3]));
 	teardown();
 	return 0;
 }
