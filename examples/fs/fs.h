@@ -64,6 +64,7 @@ struct fs {
 	dev_t root_dev;        /* and its identity, read without the lock */
 	ino_t root_ino;
 	int proc_self_fd;      /* /proc/self/fd, to reopen O_PATH fds */
+	bool as_root;          /* euid 0: requests run with the guest's ids */
 
 	/* Requests taken, by opcode ([0]: any other), atomic: what a guest
 	 * workload costs in requests, logged on SIGUSR1 and at disconnect. */

@@ -263,7 +263,7 @@ struct creds {
 static void creds_enter(struct ctx *c, struct creds *cr)
 {
 	cr->changed = false;
-	if (geteuid() != 0 || (c->hdr->uid == 0 && c->hdr->gid == 0))
+	if (!c->fs->as_root || (c->hdr->uid == 0 && c->hdr->gid == 0))
 		return;
 	setfsgid(c->hdr->gid);
 	setfsuid(c->hdr->uid);
