@@ -341,8 +341,18 @@ static int op_lookup(struct ctx *c, struct fs_inode *dir)
 {
 	size_t off = 0;
 	const char *name = take_name(c, &off);
-	int r = do_lookup(c->fs, dir, name, reply(c));
+	struct fuse_entry_out *e = reply(c);
+	int r = do_lookup(c->fs, dir, name, e);
 
+	/* A name that does not exist is an entry too (node id 0): the
+	 * guest may remember its absence as long as it may remember a file
+	 * (cache=auto: one second), and "touch NEW" then goes straight to
+	 * CREATE instead of looking NEW up twice. */
+	if (r == -ENOENT && timeout_s(c->fs)) {
+		memset(e, 0, sizeof(*e));
+		e->entry_valid = timeout_s(c->fs);
+		return sizeof(*e);
+	}
 	return r < 0 ? r : (int)sizeof(struct fuse_entry_out);
 }
 

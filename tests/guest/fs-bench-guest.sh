@@ -63,7 +63,26 @@ rm -f /mnt/big
 
 mkdir /mnt/meta || guest_fail "mkdir"
 cd /mnt/meta || guest_fail "cd"
-
+seq 1 "$files" >/tmp/names
+mark create-begin
+t0=$(uptime_cs)
+xargs touch </tmp/names || guest_fail "create"
+t1=$(uptime_cs)
+mark create-end
+rate create/s "$files" "$t0" "$t1"
+cd / && umount /mnt && fs_mount && cd /mnt/meta || guest_fail "remount"
+mark stat-begin
+t0=$(uptime_cs)
+xargs stat -c %s </tmp/names >/dev/null || guest_fail "stat"
+t1=$(uptime_cs)
+mark stat-end
+rate stat/s "$files" "$t0" "$t1"
+mark unlink-begin
+t0=$(uptime_cs)
+xargs rm -f </tmp/names || guest_fail "unlink"
+t1=$(uptime_cs)
+mark unlink-end
+rate unlink/s "$files" "$t0" "$t1"
 cd /
 rmdir /mnt/meta
 umount /mnt || guest_fail "umount"
