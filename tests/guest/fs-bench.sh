@@ -156,7 +156,7 @@ ratio()
 }
 
 echo
-echo "vhostdev-fs ${BENCH_FS_ARGS:-}vs $virtiofsd, $rounds rounds each," \
+echo "vhostdev-fs ${BENCH_FS_ARGS:+$BENCH_FS_ARGS }vs $virtiofsd, $rounds rounds each," \
 	"medians (throughput: higher is better; daemon CPU per operation," \
 	"per MiB for write and read: lower is better):"
 printf '%-16s %9s %9s %6s | %9s %9s %6s | %7s\n' figure ours virtiofsd \
