@@ -28,7 +28,10 @@
  * thread pool serves them out of order): LOOKUP, GETATTR, READ, UNLINK of
  * many files in SHARED-DIR (it creates them), and FORGETs on the
  * high-priority queue racing GETATTRs of the same nodes; every reply is
- * matched to its request and checked.
+ * matched to its request and checked. Last, GET_VRING_BASE of both request
+ * queues while READs are in flight: the used index must equal the base
+ * (the daemon answered everything it took), and the rest are served after
+ * the queues restart.
  *
  * With DAEMON-PID, also checks that FORGET releases what LOOKUP and
  * CREATE took: the daemon's open descriptors grow with each new node and
@@ -941,6 +944,88 @@ static struct fuse_out_header *conc_reply(unsigned int k)
 	return vhf_mem_ptr(mem, conc[k].in_gpa, CONC_SLOT);
 }
 
+/* The used index of a split ring, as the device last wrote it. */
+static uint16_t used_idx(struct vhf_vq *vq)
+{
+	uint64_t desc, avail, used;
+	uint16_t *u;
+
+	vhf_vq_addrs(vq, &desc, &avail, &used);
+	u = vhf_mem_ptr(mem, used, 4);
+	return __atomic_load_n(&u[1], __ATOMIC_ACQUIRE);
+}
+
+/* GET_VRING_BASE while READs are in flight (in a pool, maybe): the daemon
+ * must finish and push every request it took before it answers, so the
+ * used index equals the base; the rest are served after a restart. */
+static void test_stop_in_flight(const char *share)
+{
+	char path[4096];
+	struct fuse_open_out oo;
+	struct fuse_entry_out e;
+	uint32_t base[3] = { 0 };
+	unsigned int bad = 0, got = 0, n = 2 * CONC_PER_QUEUE;
+	static char data[1 << 20];
+	FILE *f;
+	int r;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)('a' + i % 23);
+	snprintf(path, sizeof(path), "%s/big", share);
+	f = fopen(path, "we");
+	if (!f || fwrite(data, 1, sizeof(data), f) != sizeof(data)) {
+		CHECK(0, "writing %s", path);
+		if (f)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	r = lookup(FUSE_ROOT_ID, "big", &e);
+	if (r == 0)
+		r = call(FUSE_OPEN, e.nodeid, &(struct fuse_open_in){
+			 O_RDONLY, 0 }, sizeof(struct fuse_open_in), &oo,
+			 sizeof(oo));
+	CHECK(r == 0, "LOOKUP and OPEN big (%d)", r);
+	if (r)
+		return;
+	for (unsigned int k = 0; k < n; k++) {
+		struct fuse_read_in rd = {
+			.fh = oo.fh, .offset = k * 16384, .size = 4000,
+		};
+
+		conc_add(k, 1 + (int)(k & 1), FUSE_READ, e.nodeid, &rd,
+			 sizeof(rd));
+	}
+	vhf_vq_kick(vqs[1]);
+	vhf_vq_kick(vqs[2]);
+	for (int q = 1; q < 3; q++) {
+		r = vhf_vq_stop(conn, vqs[q], &base[q]);
+		CHECK(r == 0 && used_idx(vqs[q]) == (uint16_t)base[q],
+		      "GET_VRING_BASE of queue %d with READs in flight: every "
+		      "request taken was answered first (base %u, used %u)",
+		      q, base[q], used_idx(vqs[q]));
+	}
+	for (int q = 1; q < 3; q++) {
+		r = vhf_vq_setup(conn, vqs[q]);
+		if (r == 0)
+			r = vhf_vq_enable(conn, vqs[q], true);
+		CHECK(r == 0, "queue %d restarted (%d)", q, r);
+	}
+	got = conc_run(n);
+	for (unsigned int k = 0; k < n; k++) {
+		struct fuse_out_header *oh = conc_reply(k);
+
+		if (oh->error || oh->len != sizeof(*oh) + 4000 ||
+		    memcmp(oh + 1, data + k * 16384, 4000))
+			bad++;
+	}
+	bad += n - got;
+	CHECK(!bad, "the %u READs, before and after the stop, all answered "
+	      "with the right data (%u wrong)", n, bad);
+	call(FUSE_RELEASE, 0, &(struct fuse_release_in){ .fh = oo.fh },
+	     sizeof(struct fuse_release_in), NULL, 0);
+}
+
 static int concurrent(const char *sock, const char *share)
 {
 	struct fuse_init_in in = { .major = 7, .minor = 31 };
@@ -1133,6 +1218,7 @@ static int concurrent(const char *sock, const char *share)
 	CHECK(!bad, "UNLINK of 30 files and LOOKUP of 30 absent names at "
 	      "once: each done and answered, absent names by negative "
 	      "entries (%u wrong)", bad);
+	test_stop_in_flight(share);
 out:
 	teardown();
 	if (failures) {
