@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vhostdev-fs's virtio side: the device object, one worker thread per
- * queue (the library's detached-queue mode), and the quiesce handshake
- * that keeps workers off the rings while the front end changes them.
+ * queue (the library's detached-queue mode), the optional thread pool the
+ * request queues' workers hand their requests to, and the quiesce
+ * handshake that keeps workers off the rings while the front end changes
+ * them.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -22,26 +25,149 @@ struct virtio_fs_config {
 	uint32_t num_request_queues; /* little endian; x86 hosts only */
 } __attribute__((packed));
 
+/* Slots per request queue when a pool runs: enough to keep every pool
+ * thread busy from one queue, few enough to bound the memory. */
+static unsigned int slots_per_queue(unsigned int pool_size)
+{
+	unsigned int n = 2 * pool_size + 2;
+
+	return n > 64 ? 64 : n;
+}
+
+static void pool_submit(struct fs_pool *p, struct fs_slot *slot)
+{
+	slot->next = NULL;
+	pthread_mutex_lock(&p->lock);
+	if (p->tail)
+		p->tail->next = slot;
+	else
+		p->head = slot;
+	p->tail = slot;
+	pthread_cond_signal(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Pool thread: runs slots and gives each back to its queue's worker. */
+static void *pool_main(void *arg)
+{
+	struct fs_device *fsd = arg;
+	struct fs_pool *p = &fsd->pool;
+
+	for (;;) {
+		struct fs_slot *slot;
+		struct fs_worker *w;
+		bool first;
+
+		pthread_mutex_lock(&p->lock);
+		while (!p->head && !p->stop)
+			pthread_cond_wait(&p->cond, &p->lock);
+		slot = p->head;
+		if (slot) {
+			p->head = slot->next;
+			if (!p->head)
+				p->tail = NULL;
+		}
+		pthread_mutex_unlock(&p->lock);
+		if (!slot)
+			return NULL;
+		fs_request_run(&fsd->fs, &slot->r);
+		w = slot->w;
+		pthread_mutex_lock(&w->done_lock);
+		first = !w->done;
+		slot->next = w->done;
+		w->done = slot;
+		pthread_mutex_unlock(&w->done_lock);
+		/* One wake-up for however many finish before the worker
+		 * looks. */
+		if (first)
+			eventfd_write(w->wake_fd, 1);
+	}
+}
+
+/* Worker: pushes what the pool finished, with one notification. */
+static void reap(struct fs_worker *w)
+{
+	struct fs_slot *slot, *next;
+	unsigned int n = 0;
+
+	pthread_mutex_lock(&w->done_lock);
+	slot = w->done;
+	w->done = NULL;
+	pthread_mutex_unlock(&w->done_lock);
+	for (; slot; slot = next) {
+		next = slot->next;
+		vhostdev_req_push(slot->req, fs_request_give(&w->fsd->fs,
+							     &slot->r,
+							     slot->req));
+		slot->req = NULL;
+		slot->next = w->free;
+		w->free = slot;
+		w->inflight--;
+		n++;
+	}
+	if (!n)
+		return;
+	vhostdev_queue_notify(w->q);
+	/* Requests left in the ring for want of a slot have no kick to
+	 * come. */
+	if (w->starved) {
+		w->starved = false;
+		w->more = true;
+	}
+}
+
+/* Worker: one request popped from a queue with a pool. Returns whether
+ * its reply was pushed here. */
+static bool hand_off(struct fs_worker *w, struct vhostdev_req *req)
+{
+	struct fs_slot *slot = w->free;
+
+	w->free = slot->next;
+	slot->req = req;
+	if (fs_request_take(&w->fsd->fs, &slot->r, req)) {
+		w->inflight++;
+		pool_submit(&w->fsd->pool, slot);
+		return false;
+	}
+	vhostdev_req_push(req, fs_request_give(&w->fsd->fs, &slot->r, req));
+	slot->req = NULL;
+	slot->next = w->free;
+	w->free = slot;
+	return true;
+}
+
 static void serve_queue(struct fs_worker *w)
 {
-	unsigned int done = 0;
+	unsigned int done = 0, pushed = 0;
 	struct vhostdev_req *req;
 	int r;
 
 	while (done < FS_BATCH && vhostdev_queue_is_ready(w->q)) {
+		if (w->nslots && !w->free) {
+			/* Every slot is in the pool: the rest waits in the
+			 * ring until one comes back. */
+			w->starved = true;
+			break;
+		}
 		r = vhostdev_queue_pop(w->q, &req);
 		if (r == 0)
 			break;
 		if (r < 0)
 			continue; /* the library failed that chain */
+		__atomic_add_fetch(&w->served, 1, __ATOMIC_RELAXED);
+		done++;
+		if (w->nslots) {
+			pushed += hand_off(w, req);
+			continue;
+		}
 		/* Each reply is signalled at once (EVENT_IDX lets the guest
 		 * say when it wants to hear): a reader waiting for the first
 		 * of several readahead requests must not wait for all. */
-		vhostdev_req_complete(req, fs_serve(&w->fsd->fs, &w->scratch,
-						    req));
-		__atomic_add_fetch(&w->served, 1, __ATOMIC_RELAXED);
-		done++;
+		vhostdev_req_complete(req, fs_serve(&w->fsd->fs,
+						    &w->inline_req, req));
 	}
+	if (pushed)
+		vhostdev_queue_notify(w->q);
 	/* A full batch may have left requests behind with no kick to
 	 * come: the worker comes back for them after letting a waiting
 	 * quiesce in. */
@@ -56,42 +182,107 @@ static void on_kick(struct vhostdev *dev, struct vhostdev_queue *q,
 	serve_queue(&fsd->workers[vhostdev_queue_get_index(q)]);
 }
 
+static void clear_eventfd(int fd)
+{
+	eventfd_t value;
+
+	eventfd_read(fd, &value);
+}
+
+/* Worker, holding nothing: sleeps through a quiesce. */
+static void wait_resume(struct fs_device *fsd)
+{
+	pthread_mutex_lock(&fsd->qlock);
+	while (fsd->quiesce_wanted && !fsd->stopping)
+		pthread_cond_wait(&fsd->resumed, &fsd->qlock);
+	pthread_mutex_unlock(&fsd->qlock);
+}
+
+/* Worker, holding its lock: waits for every request in the pool and
+ * pushes it. */
+static void drain(struct fs_worker *w)
+{
+	struct pollfd pfd = { .fd = w->wake_fd, .events = POLLIN };
+
+	while (w->inflight) {
+		if (poll(&pfd, 1, -1) < 0 && errno != EINTR)
+			break;
+		clear_eventfd(w->wake_fd);
+		reap(w);
+	}
+}
+
+/* The worker holds its lock while it serves and while the pool has work
+ * of its queue: a quiesce taking the lock then knows the worker pushed
+ * everything and pops nothing more. */
 static void *worker_main(void *arg)
 {
 	struct fs_worker *w = arg;
-	struct pollfd pfd[2] = {
+	struct fs_device *fsd = w->fsd;
+	struct pollfd pfd[3] = {
+		{ .fd = w->wake_fd, .events = POLLIN },
+		{ .fd = fsd->stop_fd, .events = POLLIN },
 		{ .fd = vhostdev_queue_get_fd(w->q), .events = POLLIN },
-		{ .fd = w->fsd->stop_fd, .events = POLLIN },
 	};
 
+	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		bool more = w->more;
+		bool quiescing = __atomic_load_n(&fsd->quiesce_wanted,
+						 __ATOMIC_ACQUIRE);
+		bool more = w->more && !quiescing;
+		int r;
 
-		if (poll(pfd, 2, more ? 0 : -1) < 0 && errno != EINTR)
+		if (!w->inflight) {
+			pthread_mutex_unlock(&w->lock);
+			if (quiescing)
+				wait_resume(fsd);
+			r = poll(pfd, 3, more ? 0 : -1);
+			pthread_mutex_lock(&w->lock);
+		} else {
+			/* While a quiesce waits, only the pool's replies. */
+			r = poll(pfd, quiescing ? 2 : 3, more ? 0 : -1);
+			if (quiescing)
+				pfd[2].revents = 0;
+		}
+		if (r < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents)
 			break;
-		if (!pfd[0].revents && !more)
+		if (pfd[0].revents) {
+			clear_eventfd(w->wake_fd);
+			reap(w);
+		}
+		if (__atomic_load_n(&fsd->quiesce_wanted, __ATOMIC_ACQUIRE))
 			continue;
-		pthread_mutex_lock(&w->lock);
+		more = w->more;
 		w->more = false;
-		if (pfd[0].revents)
+		if (pfd[2].revents)
 			vhostdev_queue_process(w->q);
 		if (more && !w->more)
 			serve_queue(w);
-		pthread_mutex_unlock(&w->lock);
 	}
+	drain(w);
+	pthread_mutex_unlock(&w->lock);
 	return NULL;
 }
 
 /* Control thread: make every worker stop touching its queue. Each one
- * finishes the request it serves and then waits on its lock. */
+ * pushes what it has in the pool, then lets go of its lock and waits for
+ * the resume. */
 static int on_quiesce(struct vhostdev *dev, void *userdata)
 {
 	struct fs_device *fsd = userdata;
 
-	for (unsigned int i = 0; i < fsd->num_queues; i++)
-		pthread_mutex_lock(&fsd->workers[i].lock);
+	pthread_mutex_lock(&fsd->qlock);
+	__atomic_store_n(&fsd->quiesce_wanted, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&fsd->qlock);
+	for (unsigned int i = 0; i < fsd->num_queues; i++) {
+		struct fs_worker *w = &fsd->workers[i];
+
+		if (w->started)
+			eventfd_write(w->wake_fd, 1);
+		pthread_mutex_lock(&w->lock);
+	}
 	return 0;
 }
 
@@ -99,6 +290,10 @@ static void on_resume(struct vhostdev *dev, void *userdata)
 {
 	struct fs_device *fsd = userdata;
 
+	pthread_mutex_lock(&fsd->qlock);
+	__atomic_store_n(&fsd->quiesce_wanted, false, __ATOMIC_RELEASE);
+	pthread_cond_broadcast(&fsd->resumed);
+	pthread_mutex_unlock(&fsd->qlock);
 	for (unsigned int i = fsd->num_queues; i-- > 0;)
 		pthread_mutex_unlock(&fsd->workers[i].lock);
 }
@@ -112,11 +307,20 @@ static void on_reset(struct vhostdev *dev, void *userdata)
 	__atomic_store_n(&fsd->fs.proto_minor, 0, __ATOMIC_RELEASE);
 }
 
+void fs_device_log_counts(struct fs_device *fsd)
+{
+	char buf[1024];
+
+	fs_format_counts(&fsd->fs, buf, sizeof(buf));
+	daemon_log(fsd->daemon, VHOSTDEV_LOG_INFO, "requests: %s", buf);
+}
+
 /* The front end left: say how the work was spread over the queues. */
 static void on_disconnect(struct vhostdev *dev, void *userdata)
 {
 	struct fs_device *fsd = userdata;
 
+	fs_device_log_counts(fsd);
 	for (unsigned int i = 0; i < fsd->num_queues; i++) {
 		uint64_t n = __atomic_exchange_n(&fsd->workers[i].served, 0,
 						 __ATOMIC_RELAXED);
@@ -139,6 +343,12 @@ int fs_device_init(struct fs_device *fsd, const char *program,
 
 	memset(fsd, 0, sizeof(*fsd));
 	fsd->stop_fd = -1;
+	pthread_mutex_init(&fsd->qlock, NULL);
+	pthread_cond_init(&fsd->resumed, NULL);
+	pthread_mutex_init(&fsd->pool.lock, NULL);
+	pthread_cond_init(&fsd->pool.cond, NULL);
+	for (unsigned int i = 0; i < 1 + FS_MAX_REQUEST_QUEUES; i++)
+		fsd->workers[i].wake_fd = -1;
 	fsd->num_queues = 1 + FS_MAX_REQUEST_QUEUES;
 	/* The tag fills the field; it has no NUL when 36 bytes long. */
 	memcpy(config.tag, tag, strnlen(tag, sizeof(config.tag)));
@@ -175,7 +385,11 @@ int fs_device_init(struct fs_device *fsd, const char *program,
 		w->fsd = fsd;
 		w->q = vhostdev_get_queue(fsd->dev, i);
 		pthread_mutex_init(&w->lock, NULL);
-		r = fs_scratch_init(&w->scratch);
+		pthread_mutex_init(&w->done_lock, NULL);
+		w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		r = w->wake_fd < 0 ? -errno : 0;
+		if (r == 0)
+			r = fs_scratch_init(&w->inline_req.s);
 		if (r == 0)
 			r = vhostdev_queue_set_detached(w->q, 1);
 		if (r < 0) {
@@ -187,11 +401,63 @@ int fs_device_init(struct fs_device *fsd, const char *program,
 	return 0;
 }
 
-int fs_device_start(struct fs_device *fsd, struct daemon *d)
+/* The request queues' slots, before any thread runs. */
+static int alloc_slots(struct fs_device *fsd, unsigned int pool_size)
 {
+	unsigned int n = slots_per_queue(pool_size);
+
+	for (unsigned int i = 1; i < fsd->num_queues; i++) {
+		struct fs_worker *w = &fsd->workers[i];
+
+		w->slots = calloc(n, sizeof(*w->slots));
+		if (!w->slots)
+			return -ENOMEM;
+		for (unsigned int j = 0; j < n; j++) {
+			struct fs_slot *slot = &w->slots[j];
+			int r = fs_scratch_init(&slot->r.s);
+
+			if (r < 0)
+				return r;
+			w->nslots = j + 1;
+			slot->w = w;
+			slot->next = w->free;
+			w->free = slot;
+		}
+	}
+	return 0;
+}
+
+int fs_device_start(struct fs_device *fsd, struct daemon *d,
+		    unsigned int pool_size)
+{
+	char name[16];
 	int r;
 
 	fsd->daemon = d;
+	if (pool_size > FS_MAX_POOL_THREADS)
+		return -EINVAL;
+	if (pool_size) {
+		r = alloc_slots(fsd, pool_size);
+		if (r < 0) {
+			daemon_log(d, VHOSTDEV_LOG_ERR, "thread pool: %s",
+				   strerror(-r));
+			return r;
+		}
+	}
+	fsd->pool.size = pool_size;
+	for (unsigned int i = 0; i < pool_size; i++) {
+		r = pthread_create(&fsd->pool.threads[i], NULL, pool_main,
+				   fsd);
+		if (r) {
+			daemon_log(d, VHOSTDEV_LOG_ERR,
+				   "starting pool thread %u: %s", i,
+				   strerror(r));
+			return -r;
+		}
+		fsd->pool.started = i + 1;
+		/* Named, so that ps -L (and the tests) can tell them. */
+		pthread_setname_np(fsd->pool.threads[i], "fs-pool");
+	}
 	for (unsigned int i = 0; i < fsd->num_queues; i++) {
 		struct fs_worker *w = &fsd->workers[i];
 
@@ -202,14 +468,23 @@ int fs_device_start(struct fs_device *fsd, struct daemon *d)
 			return -r;
 		}
 		w->started = true;
+		snprintf(name, sizeof(name), "fs-queue%u", i & 0xffu);
+		pthread_setname_np(w->thread, name);
 	}
 	return 0;
 }
 
 void fs_device_stop(struct fs_device *fsd)
 {
+	struct fs_pool *p = &fsd->pool;
+
+	pthread_mutex_lock(&fsd->qlock);
+	fsd->stopping = true;
+	pthread_cond_broadcast(&fsd->resumed);
+	pthread_mutex_unlock(&fsd->qlock);
 	if (fsd->stop_fd >= 0)
 		eventfd_write(fsd->stop_fd, 1);
+	/* Workers first: each waits for its requests in the pool. */
 	for (unsigned int i = 0; i < fsd->num_queues; i++) {
 		struct fs_worker *w = &fsd->workers[i];
 
@@ -217,6 +492,13 @@ void fs_device_stop(struct fs_device *fsd)
 			pthread_join(w->thread, NULL);
 		w->started = false;
 	}
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned int i = 0; i < p->started; i++)
+		pthread_join(p->threads[i], NULL);
+	p->started = 0;
 }
 
 void fs_device_fini(struct fs_device *fsd)
@@ -224,8 +506,19 @@ void fs_device_fini(struct fs_device *fsd)
 	fs_device_stop(fsd);
 	fsd->dev = vhostdev_unref(fsd->dev);
 	for (unsigned int i = 0; i < fsd->num_queues; i++) {
-		fs_scratch_fini(&fsd->workers[i].scratch);
-		pthread_mutex_destroy(&fsd->workers[i].lock);
+		struct fs_worker *w = &fsd->workers[i];
+
+		fs_scratch_fini(&w->inline_req.s);
+		for (unsigned int j = 0; j < w->nslots; j++)
+			fs_scratch_fini(&w->slots[j].r.s);
+		free(w->slots);
+		w->slots = NULL;
+		w->nslots = 0;
+		pthread_mutex_destroy(&w->lock);
+		pthread_mutex_destroy(&w->done_lock);
+		if (w->wake_fd >= 0)
+			close(w->wake_fd);
+		w->wake_fd = -1;
 	}
 	if (fsd->stop_fd >= 0)
 		close(fsd->stop_fd);

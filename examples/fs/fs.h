@@ -26,6 +26,9 @@ enum fs_sandbox {
 	FS_SANDBOX_NONE,
 };
 
+/* FUSE opcodes counted one by one; higher ones count as "other". */
+#define FS_OP_COUNTED 64
+
 /* A file or directory the guest looked up: held as an O_PATH descriptor so
  * that renames and removals on either side never make it name something
  * else. One inode per (st_dev, st_ino). */
@@ -61,6 +64,11 @@ struct fs {
 	dev_t root_dev;        /* and its identity, read without the lock */
 	ino_t root_ino;
 	int proc_self_fd;      /* /proc/self/fd, to reopen O_PATH fds */
+	bool as_root;          /* euid 0: requests run with the guest's ids */
+
+	/* Requests taken, by opcode ([0]: any other), atomic: what a guest
+	 * workload costs in requests, logged on SIGUSR1 and at disconnect. */
+	uint64_t op_count[FS_OP_COUNTED];
 
 	/* Negotiated in FUSE_INIT (0: not yet); workers read it at once. */
 	uint32_t proto_minor;
@@ -123,11 +131,42 @@ struct fs_scratch {
 int fs_scratch_init(struct fs_scratch *s);
 void fs_scratch_fini(struct fs_scratch *s);
 
+/* One FUSE request between the queue's worker, which takes it from the
+ * ring and puts the reply back (the only thread calling vhostdev_req_*),
+ * and whichever thread runs it. The iovecs point into guest memory and
+ * stay valid until the worker completes the request. */
+struct fs_request {
+	struct fs_scratch s;
+	const struct iovec *out_iov;  /* device-readable: the request */
+	unsigned int out_n;
+	size_t out_size;
+	const struct iovec *in_iov;   /* device-writable: the reply */
+	unsigned int in_n;
+	size_t in_size;
+	size_t copied;                /* request bytes in s.in */
+	uint64_t unique;
+	uint32_t opcode;
+	int result;                   /* reply size in s.out, or -errno */
+	bool no_reply;
+	bool payload_written;         /* READ wrote straight to the guest */
+};
+
 struct vhostdev_req;
-/* Serves one FUSE request popped from a queue; returns the bytes written
- * into the request's device-writable part. */
-uint32_t fs_serve(struct fs *fs, struct fs_scratch *s,
+/* Worker: reads req into r. False: nothing to run, the reply (or none) is
+ * decided already. */
+bool fs_request_take(struct fs *fs, struct fs_request *r,
+		     struct vhostdev_req *req);
+/* Any thread: serves the request taken into r. */
+void fs_request_run(struct fs *fs, struct fs_request *r);
+/* Worker: writes r's reply into req; returns the bytes written. */
+uint32_t fs_request_give(struct fs *fs, struct fs_request *r,
+			 struct vhostdev_req *req);
+/* All three at once, on the worker. */
+uint32_t fs_serve(struct fs *fs, struct fs_request *r,
 		  struct vhostdev_req *req);
+
+/* Writes "NAME=count ..." for every opcode seen since start into buf. */
+void fs_format_counts(struct fs *fs, char *buf, size_t size);
 
 /* sandbox.c: confines the process to dir (namespace or chroot) and drops
  * the capabilities a passthrough server does not need. Prints errors. */

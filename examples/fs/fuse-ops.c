@@ -43,7 +43,7 @@
 struct ctx {
 	struct fs *fs;
 	struct fs_scratch *s;
-	struct vhostdev_req *req;
+	struct fs_request *r;  /* the iovecs and sizes the worker took */
 	const struct fuse_in_header *hdr;
 	const char *arg;       /* after the header */
 	size_t arg_size;
@@ -263,7 +263,7 @@ struct creds {
 static void creds_enter(struct ctx *c, struct creds *cr)
 {
 	cr->changed = false;
-	if (geteuid() != 0 || (c->hdr->uid == 0 && c->hdr->gid == 0))
+	if (!c->fs->as_root || (c->hdr->uid == 0 && c->hdr->gid == 0))
 		return;
 	setfsgid(c->hdr->gid);
 	setfsuid(c->hdr->uid);
@@ -341,8 +341,18 @@ static int op_lookup(struct ctx *c, struct fs_inode *dir)
 {
 	size_t off = 0;
 	const char *name = take_name(c, &off);
-	int r = do_lookup(c->fs, dir, name, reply(c));
+	struct fuse_entry_out *e = reply(c);
+	int r = do_lookup(c->fs, dir, name, e);
 
+	/* A name that does not exist is an entry too (node id 0): the
+	 * guest may remember its absence as long as it may remember a file
+	 * (cache=auto: one second), and "touch NEW" then goes straight to
+	 * CREATE instead of looking NEW up twice. */
+	if (r == -ENOENT && timeout_s(c->fs)) {
+		memset(e, 0, sizeof(*e));
+		e->entry_valid = timeout_s(c->fs);
+		return sizeof(*e);
+	}
 	return r < 0 ? r : (int)sizeof(struct fuse_entry_out);
 }
 
@@ -811,7 +821,8 @@ static int op_read(struct ctx *c)
 	}
 	if (size > c->in_space)
 		size = c->in_space;
-	iov = vhostdev_req_get_in(c->req, &n);
+	iov = c->r->in_iov;
+	n = c->r->in_n;
 	k = iov_slice(c->s, iov, n, sizeof(struct fuse_out_header), size);
 	got = k ? preadv(h->fd, c->s->iov, (int)k, (off_t)in->offset) : 0;
 	fs_handle_put(c->fs, h);
@@ -826,7 +837,7 @@ static int op_write(struct ctx *c)
 	const struct fuse_write_in *in = ARG(c, struct fuse_write_in);
 	struct fuse_write_out *out = reply(c);
 	size_t skip = sizeof(struct fuse_in_header) + sizeof(*in);
-	size_t total = vhostdev_req_get_out_size(c->req);
+	size_t total = c->r->out_size;
 	const struct iovec *iov;
 	struct fs_handle *h;
 	unsigned int n, k;
@@ -842,7 +853,8 @@ static int op_write(struct ctx *c)
 		fs_handle_put(c->fs, h);
 		return -EBADF;
 	}
-	iov = vhostdev_req_get_out(c->req, &n);
+	iov = c->r->out_iov;
+	n = c->r->out_n;
 	k = iov_slice(c->s, iov, n, skip, in->size);
 	put = k ? pwritev(h->fd, c->s->iov, (int)k, (off_t)in->offset) : 0;
 	fs_handle_put(c->fs, h);
@@ -1405,61 +1417,181 @@ static int dispatch(struct ctx *c)
 	}
 }
 
-uint32_t fs_serve(struct fs *fs, struct fs_scratch *s,
-		  struct vhostdev_req *req)
-{
-	size_t out_size = vhostdev_req_get_out_size(req);
-	size_t in_size = vhostdev_req_get_in_size(req);
-	struct fuse_out_header oh = { 0 };
-	struct fuse_in_header hdr;
-	struct ctx c = {
-		.fs = fs, .s = s, .req = req, .hdr = (const void *)s->in,
-	};
-	size_t copy;
-	int r;
+/* ---- counting ----------------------------------------------------------- */
 
+static const char *const opcode_names[FS_OP_COUNTED] = {
+	[0] = "other",
+	[FUSE_LOOKUP] = "LOOKUP",
+	[FUSE_FORGET] = "FORGET",
+	[FUSE_GETATTR] = "GETATTR",
+	[FUSE_SETATTR] = "SETATTR",
+	[FUSE_READLINK] = "READLINK",
+	[FUSE_SYMLINK] = "SYMLINK",
+	[FUSE_MKNOD] = "MKNOD",
+	[FUSE_MKDIR] = "MKDIR",
+	[FUSE_UNLINK] = "UNLINK",
+	[FUSE_RMDIR] = "RMDIR",
+	[FUSE_RENAME] = "RENAME",
+	[FUSE_LINK] = "LINK",
+	[FUSE_OPEN] = "OPEN",
+	[FUSE_READ] = "READ",
+	[FUSE_WRITE] = "WRITE",
+	[FUSE_STATFS] = "STATFS",
+	[FUSE_RELEASE] = "RELEASE",
+	[FUSE_FSYNC] = "FSYNC",
+	[FUSE_SETXATTR] = "SETXATTR",
+	[FUSE_GETXATTR] = "GETXATTR",
+	[FUSE_LISTXATTR] = "LISTXATTR",
+	[FUSE_REMOVEXATTR] = "REMOVEXATTR",
+	[FUSE_FLUSH] = "FLUSH",
+	[FUSE_INIT] = "INIT",
+	[FUSE_OPENDIR] = "OPENDIR",
+	[FUSE_READDIR] = "READDIR",
+	[FUSE_RELEASEDIR] = "RELEASEDIR",
+	[FUSE_FSYNCDIR] = "FSYNCDIR",
+	[FUSE_GETLK] = "GETLK",
+	[FUSE_SETLK] = "SETLK",
+	[FUSE_SETLKW] = "SETLKW",
+	[FUSE_ACCESS] = "ACCESS",
+	[FUSE_CREATE] = "CREATE",
+	[FUSE_INTERRUPT] = "INTERRUPT",
+	[FUSE_BMAP] = "BMAP",
+	[FUSE_DESTROY] = "DESTROY",
+	[FUSE_IOCTL] = "IOCTL",
+	[FUSE_POLL] = "POLL",
+	[FUSE_BATCH_FORGET] = "BATCH_FORGET",
+	[FUSE_FALLOCATE] = "FALLOCATE",
+	[FUSE_READDIRPLUS] = "READDIRPLUS",
+	[FUSE_RENAME2] = "RENAME2",
+	[FUSE_LSEEK] = "LSEEK",
+	[FUSE_COPY_FILE_RANGE] = "COPY_FILE_RANGE",
+	[FUSE_SETUPMAPPING] = "SETUPMAPPING",
+	[FUSE_REMOVEMAPPING] = "REMOVEMAPPING",
+	[FUSE_SYNCFS] = "SYNCFS",
+	[FUSE_TMPFILE] = "TMPFILE",
+};
+
+void fs_format_counts(struct fs *fs, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < FS_OP_COUNTED && len < size; i++) {
+		uint64_t n = __atomic_load_n(&fs->op_count[i],
+					     __ATOMIC_RELAXED);
+		int w;
+
+		if (!n)
+			continue;
+		if (opcode_names[i])
+			w = snprintf(buf + len, size - len, "%s%s=%llu",
+				     len ? " " : "", opcode_names[i],
+				     (unsigned long long)n);
+		else
+			w = snprintf(buf + len, size - len, "%sop%u=%llu",
+				     len ? " " : "", i, (unsigned long long)n);
+		if (w < 0)
+			break;
+		len += (size_t)w;
+	}
+}
+
+/* ---- the request's way through the daemon --------------------------------- */
+
+/* Worker: copies the request into the record's buffer and takes its
+ * iovecs, so that running it needs nothing from the library. */
+bool fs_request_take(struct fs *fs, struct fs_request *r,
+		     struct vhostdev_req *req)
+{
+	struct fs_scratch *s = &r->s;
+	struct fuse_in_header hdr;
+	size_t copy;
+
+	r->out_size = vhostdev_req_get_out_size(req);
+	r->in_size = vhostdev_req_get_in_size(req);
+	r->out_iov = vhostdev_req_get_out(req, &r->out_n);
+	r->in_iov = vhostdev_req_get_in(req, &r->in_n);
+	r->result = 0;
+	r->copied = 0;
+	r->no_reply = false;
+	r->payload_written = false;
 	/* Without a header there is nobody to answer. */
-	if (out_size < sizeof(hdr))
-		return 0;
+	if (r->out_size < sizeof(hdr)) {
+		r->no_reply = true;
+		return false;
+	}
 	vhostdev_req_read(req, 0, &hdr, sizeof(hdr));
+	r->unique = hdr.unique;
+	r->opcode = hdr.opcode;
+	__atomic_add_fetch(&fs->op_count[hdr.opcode < FS_OP_COUNTED ?
+					 hdr.opcode : 0], 1, __ATOMIC_RELAXED);
 	/* WRITE data goes from guest memory to the file directly; every
 	 * other request is copied once, so the guest cannot change it
 	 * while it is checked and used. */
-	copy = out_size;
+	copy = r->out_size;
 	if (hdr.opcode == FUSE_WRITE &&
 	    copy > sizeof(hdr) + sizeof(struct fuse_write_in))
 		copy = sizeof(hdr) + sizeof(struct fuse_write_in);
-	oh.unique = hdr.unique;
 	if (copy > s->in_cap) {
-		r = -EINVAL;
-		goto reply;
+		r->result = -EINVAL;
+		return false;
 	}
 	vhostdev_req_read(req, 0, s->in, copy);
-	c.arg = s->in + sizeof(hdr);
-	c.arg_size = copy - sizeof(hdr);
+	r->copied = copy;
 	/* Zero the rest so a short but accepted fixed part reads as 0. */
 	memset(s->in + copy, 0, s->in_cap - copy < 64 ? s->in_cap - copy : 64);
-	c.in_space = in_size > sizeof(oh) ? in_size - sizeof(oh) : 0;
-	r = dispatch(&c);
-	if (c.no_reply)
-		return 0;
-reply:
-	if (in_size < sizeof(oh))
-		return 0;
-	if (r > 0 && (size_t)r > c.in_space)
-		r = -ERANGE;
-	if (r < 0) {
-		oh.error = r;
-		r = 0;
-	}
-	oh.len = (uint32_t)(sizeof(oh) + (size_t)r);
-	vhostdev_req_write(req, 0, &oh, sizeof(oh));
-	if (r > 0 && !c.payload_written)
-		vhostdev_req_write(req, sizeof(oh), s->out, (size_t)r);
+	return true;
+}
+
+/* Any thread: runs the file-system operation into the record. */
+void fs_request_run(struct fs *fs, struct fs_request *r)
+{
+	struct ctx c = {
+		.fs = fs, .s = &r->s, .r = r, .hdr = (const void *)r->s.in,
+		.arg = r->s.in + sizeof(struct fuse_in_header),
+		.arg_size = r->copied - sizeof(struct fuse_in_header),
+	};
+	const struct fuse_in_header *hdr = c.hdr;
+
+	c.in_space = r->in_size > sizeof(struct fuse_out_header) ?
+		     r->in_size - sizeof(struct fuse_out_header) : 0;
+	r->result = dispatch(&c);
+	r->no_reply = c.no_reply;
+	r->payload_written = c.payload_written;
 	if (fs->verbose > 1)
 		fprintf(stderr, "fuse: opcode %u unique %llu node %llu: %d\n",
-			hdr.opcode, (unsigned long long)hdr.unique,
-			(unsigned long long)hdr.nodeid,
-			oh.error ? oh.error : (int)oh.len);
+			hdr->opcode, (unsigned long long)hdr->unique,
+			(unsigned long long)hdr->nodeid, r->result);
+}
+
+/* Worker: writes the reply into the request; returns the bytes written. */
+uint32_t fs_request_give(struct fs *fs, struct fs_request *r,
+			 struct vhostdev_req *req)
+{
+	struct fuse_out_header oh = { .unique = r->unique };
+	size_t space;
+	int res = r->result;
+
+	if (r->no_reply || r->in_size < sizeof(oh))
+		return 0;
+	space = r->in_size - sizeof(oh);
+	if (res > 0 && (size_t)res > space)
+		res = -ERANGE;
+	if (res < 0) {
+		oh.error = res;
+		res = 0;
+	}
+	oh.len = (uint32_t)(sizeof(oh) + (size_t)res);
+	vhostdev_req_write(req, 0, &oh, sizeof(oh));
+	if (res > 0 && !r->payload_written)
+		vhostdev_req_write(req, sizeof(oh), r->s.out, (size_t)res);
 	return oh.len;
+}
+
+uint32_t fs_serve(struct fs *fs, struct fs_request *r,
+		  struct vhostdev_req *req)
+{
+	if (fs_request_take(fs, r, req))
+		fs_request_run(fs, r);
+	return fs_request_give(fs, r, req);
 }

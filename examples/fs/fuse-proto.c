@@ -11,12 +11,27 @@
  *   fuse-proto SOCKET SHARED-DIR [DAEMON-PID]
  *   fuse-proto --latency SOCKET N
  *   fuse-proto --readonly-never SOCKET
+ *   fuse-proto --concurrent SOCKET SHARED-DIR
+ *   fuse-proto --init SOCKET
  *
  * --readonly-never checks a daemon started with --readonly --cache=never:
  * every change refused with EROFS, reads allowed, FOPEN_DIRECT_IO and no
  * entry or attribute caching.
- * --latency times N round trips of GETATTR and of LOOKUP (hello.txt) on
- * any virtio-fs back end, so daemons can be compared without a guest.
+ * --latency times N round trips of GETATTR and of LOOKUP (hello.txt), N
+ * rounds of what a guest's touch and rm send (CREATE, FLUSH, RELEASE,
+ * UNLINK, FORGET) and N 60 KiB WRITEs, on any virtio-fs back end, so
+ * daemons can be compared without a guest.
+ *
+ * --init offers every FUSE_INIT flag and prints what the back end (ours
+ * or another) answers, so that two daemons' negotiations can be compared.
+ * --concurrent keeps two request queues full at once (a daemon with a
+ * thread pool serves them out of order): LOOKUP, GETATTR, READ, UNLINK of
+ * many files in SHARED-DIR (it creates them), and FORGETs on the
+ * high-priority queue racing GETATTRs of the same nodes; every reply is
+ * matched to its request and checked. Last, GET_VRING_BASE of both request
+ * queues while READs are in flight: the used index must equal the base
+ * (the daemon answered everything it took), and the rest are served after
+ * the queues restart.
  *
  * With DAEMON-PID, also checks that FORGET releases what LOOKUP and
  * CREATE took: the daemon's open descriptors grow with each new node and
@@ -632,6 +647,86 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* n rounds of what "touch NAME; rm NAME" costs a guest with cache=auto:
+ * CREATE, FLUSH, RELEASE, UNLINK, FORGET. Returns 0 or -errno. */
+static int create_unlink(long n)
+{
+	struct {
+		struct fuse_create_in c;
+		char name[16];
+	} cin = { { .flags = O_WRONLY | O_CREAT, .mode = S_IFREG | 0644 },
+		  "" };
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} co;
+	int r = 0;
+
+	for (long i = 0; i < n && r == 0; i++) {
+		size_t len = (size_t)snprintf(cin.name, sizeof(cin.name),
+					      "lat%ld", i) + 1;
+		struct fuse_forget_in fi = { .nlookup = 1 };
+
+		r = call(FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin.c) + len,
+			 &co, sizeof(co));
+		if (r == 0)
+			r = call(FUSE_FLUSH, co.e.nodeid,
+				 &(struct fuse_flush_in){ .fh = co.o.fh },
+				 sizeof(struct fuse_flush_in), NULL, 0);
+		if (r == 0)
+			r = call(FUSE_RELEASE, co.e.nodeid,
+				 &(struct fuse_release_in){ .fh = co.o.fh },
+				 sizeof(struct fuse_release_in), NULL, 0);
+		if (r == 0)
+			r = call(FUSE_UNLINK, FUSE_ROOT_ID, cin.name, len,
+				 NULL, 0);
+		if (r == 0)
+			r = call_q(0, FUSE_FORGET, co.e.nodeid, &fi,
+				   sizeof(fi), NULL, 0, NULL) == 1 ? 0 : -EPROTO;
+	}
+	return r;
+}
+
+/* n WRITEs of 60 KiB to one new file. */
+static int write_file(long n)
+{
+	struct {
+		struct fuse_create_in c;
+		char name[8];
+	} cin = { { .flags = O_WRONLY | O_CREAT, .mode = S_IFREG | 0644 },
+		  "latw" };
+	struct {
+		struct fuse_entry_out e;
+		struct fuse_open_out o;
+	} co;
+	static struct {
+		struct fuse_write_in w;
+		char data[60 * 1024];
+	} win;
+	struct fuse_write_out wo;
+	int r;
+
+	r = call(FUSE_CREATE, FUSE_ROOT_ID, &cin, sizeof(cin), &co,
+		 sizeof(co));
+	for (long i = 0; i < n && r == 0; i++) {
+		win.w = (struct fuse_write_in){
+			.fh = co.o.fh, .offset = (uint64_t)i * sizeof(win.data),
+			.size = sizeof(win.data),
+		};
+		r = call(FUSE_WRITE, co.e.nodeid, &win, sizeof(win), &wo,
+			 sizeof(wo));
+		if (r == 0 && wo.size != sizeof(win.data))
+			r = -EIO;
+	}
+	if (r == 0)
+		r = call(FUSE_RELEASE, co.e.nodeid,
+			 &(struct fuse_release_in){ .fh = co.o.fh },
+			 sizeof(struct fuse_release_in), NULL, 0);
+	if (r == 0)
+		r = call(FUSE_UNLINK, FUSE_ROOT_ID, "latw", 5, NULL, 0);
+	return r;
+}
+
 static int latency(const char *sock, long n)
 {
 	struct fuse_init_in in = {
@@ -640,7 +735,7 @@ static int latency(const char *sock, long n)
 	struct fuse_init_out out;
 	struct fuse_attr_out a;
 	struct fuse_entry_out e;
-	double t0, t1, t2;
+	double t[5];
 	int r = setup(sock);
 
 	if (r == 0)
@@ -649,22 +744,488 @@ static int latency(const char *sock, long n)
 		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
 		return 1;
 	}
-	t0 = now_s();
+	t[0] = now_s();
 	for (long i = 0; i < n && r == 0; i++)
 		r = call(FUSE_GETATTR, FUSE_ROOT_ID,
 			 &(struct fuse_getattr_in){ 0 },
 			 sizeof(struct fuse_getattr_in), &a, sizeof(a));
-	t1 = now_s();
+	t[1] = now_s();
 	for (long i = 0; i < n && r == 0; i++)
 		r = lookup(FUSE_ROOT_ID, "hello.txt", &e);
-	t2 = now_s();
+	t[2] = now_s();
+	if (r == 0)
+		r = create_unlink(n);
+	t[3] = now_s();
+	if (r == 0)
+		r = write_file(n);
+	t[4] = now_s();
 	if (r < 0) {
 		printf("FAIL: %s\n", strerror(-r));
 		return 1;
 	}
-	printf("getattr/s %.0f\nlookup/s %.0f\n", (double)n / (t1 - t0),
-	       (double)n / (t2 - t1));
+	printf("getattr/s %.0f\nlookup/s %.0f\ncreate+unlink/s %.0f\n"
+	       "write-60KiB/s %.0f\n", (double)n / (t[1] - t[0]),
+	       (double)n / (t[2] - t[1]), (double)n / (t[3] - t[2]),
+	       (double)n / (t[4] - t[3]));
 	teardown();
+	return 0;
+}
+
+/* ---- --init ------------------------------------------------------------- */
+
+static int init_probe(const char *sock)
+{
+	static const struct {
+		uint64_t bit;
+		const char *name;
+	} flags[] = {
+#define F(x) { x, #x }
+		F(FUSE_ASYNC_READ), F(FUSE_POSIX_LOCKS), F(FUSE_FILE_OPS),
+		F(FUSE_ATOMIC_O_TRUNC), F(FUSE_EXPORT_SUPPORT),
+		F(FUSE_BIG_WRITES), F(FUSE_DONT_MASK), F(FUSE_SPLICE_WRITE),
+		F(FUSE_SPLICE_MOVE), F(FUSE_SPLICE_READ), F(FUSE_FLOCK_LOCKS),
+		F(FUSE_HAS_IOCTL_DIR), F(FUSE_AUTO_INVAL_DATA),
+		F(FUSE_DO_READDIRPLUS), F(FUSE_READDIRPLUS_AUTO),
+		F(FUSE_ASYNC_DIO), F(FUSE_WRITEBACK_CACHE),
+		F(FUSE_NO_OPEN_SUPPORT), F(FUSE_PARALLEL_DIROPS),
+		F(FUSE_HANDLE_KILLPRIV), F(FUSE_POSIX_ACL),
+		F(FUSE_ABORT_ERROR), F(FUSE_MAX_PAGES), F(FUSE_CACHE_SYMLINKS),
+		F(FUSE_NO_OPENDIR_SUPPORT), F(FUSE_EXPLICIT_INVAL_DATA),
+		F(FUSE_MAP_ALIGNMENT), F(FUSE_SUBMOUNTS),
+		F(FUSE_HANDLE_KILLPRIV_V2), F(FUSE_SETXATTR_EXT),
+		F(FUSE_INIT_EXT),
+#undef F
+	};
+	struct fuse_init_in in = {
+		.major = FUSE_KERNEL_VERSION, .minor = FUSE_KERNEL_MINOR_VERSION,
+		.max_readahead = 128 * 1024, .flags = 0xffffffffu,
+		.flags2 = 0xffffffffu,
+	};
+	struct fuse_init_out out = { 0 };
+	uint64_t got;
+	int r = setup(sock);
+
+	if (r == 0)
+		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	if (r < 0) {
+		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
+		return 1;
+	}
+	got = out.flags | (uint64_t)out.flags2 << 32;
+	printf("protocol 7.%u\nmax_readahead %u\nmax_write %u\n"
+	       "max_pages %u\nmax_background %u\ncongestion_threshold %u\n"
+	       "time_gran %u\nflags %#llx\n", out.minor, out.max_readahead,
+	       out.max_write, out.max_pages, out.max_background,
+	       out.congestion_threshold, out.time_gran,
+	       (unsigned long long)got);
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		if (got & flags[i].bit)
+			printf("  %s\n", flags[i].name);
+		got &= ~flags[i].bit;
+	}
+	if (got)
+		printf("  other bits %#llx\n", (unsigned long long)got);
+	teardown();
+	return 0;
+}
+
+/* ---- --concurrent -------------------------------------------------------- */
+
+#define CONC_FILES 120
+/* Two descriptors a request, 64 in a ring: 30 in flight per queue. */
+#define CONC_PER_QUEUE 30
+#define CONC_SLOT 4096
+
+struct conc_req {
+	int q;
+	int id;                /* the chain's id in its ring */
+	bool answered;
+	uint32_t used_len;
+	uint64_t unique;
+	uint64_t out_gpa, in_gpa;
+};
+
+static struct conc_req conc[2 * CONC_PER_QUEUE];
+
+/* The name and the size of test file i: sizes differ, so a reply for the
+ * wrong file shows. */
+static void conc_name(char name[16], unsigned int i)
+{
+	snprintf(name, 16, "c%03u", i);
+}
+
+static size_t conc_size(unsigned int i)
+{
+	return 100 + 7 * i;
+}
+
+/* Queues request k (on queue 1 or 2 by parity) without kicking. */
+static int conc_add(unsigned int k, int q, uint32_t opcode, uint64_t nodeid,
+		    const void *arg, size_t arg_size)
+{
+	struct conc_req *c = &conc[k];
+	struct fuse_in_header *ih = vhf_mem_ptr(mem, c->out_gpa, CONC_SLOT);
+	struct fuse_out_header *oh = vhf_mem_ptr(mem, c->in_gpa, CONC_SLOT);
+	bool reply = opcode != FUSE_FORGET;
+	struct vhf_buf bufs[2] = {
+		{ c->out_gpa, (uint32_t)(sizeof(*ih) + arg_size) },
+		{ c->in_gpa, CONC_SLOT },
+	};
+
+	memset(ih, 0, sizeof(*ih));
+	memset(oh, 0xff, sizeof(*oh));
+	ih->len = bufs[0].len;
+	ih->opcode = opcode;
+	ih->unique = c->unique = unique++;
+	ih->nodeid = nodeid;
+	memcpy(ih + 1, arg, arg_size);
+	c->q = q;
+	c->answered = false;
+	c->id = vhf_vq_add(vqs[q], bufs, 1, reply ? 1 : 0, false);
+	return c->id < 0 ? c->id : 0;
+}
+
+/* Kicks every queue and waits for the n requests queued; checks that each
+ * used entry is a request in flight, answered once, with a header that
+ * matches it. Returns the number of well-formed answers. */
+static unsigned int conc_run(unsigned int n)
+{
+	unsigned int got = 0, good = 0;
+
+	for (int q = 0; q < 3; q++)
+		vhf_vq_kick(vqs[q]);
+	while (got < n) {
+		bool any = false;
+
+		for (int q = 0; q < 3; q++) {
+			uint16_t id;
+			uint32_t len;
+			unsigned int k;
+
+			while (vhf_vq_get_used(vqs[q], &id, &len) == 1) {
+				any = true;
+				for (k = 0; k < n; k++)
+					if (conc[k].q == q && conc[k].id == id &&
+					    !conc[k].answered)
+						break;
+				if (k == n) {
+					CHECK(0, "used id %u on queue %d was "
+					      "not in flight", id, q);
+					return good;
+				}
+				conc[k].answered = true;
+				conc[k].used_len = len;
+				got++;
+			}
+		}
+		if (!any && vhf_vq_wait_call(vqs[1], 20) < 0 &&
+		    vhf_vq_wait_call(vqs[2], 20) < 0 &&
+		    vhf_vq_wait_call(vqs[0], WAIT_MS) < 0) {
+			CHECK(0, "%u of %u concurrent requests answered", got,
+			      n);
+			return good;
+		}
+	}
+	for (unsigned int k = 0; k < n; k++) {
+		struct fuse_out_header *oh =
+			vhf_mem_ptr(mem, conc[k].in_gpa, CONC_SLOT);
+
+		if (conc[k].q == 0)
+			good += conc[k].used_len == 0;
+		else if (oh->unique == conc[k].unique &&
+			 oh->len == conc[k].used_len)
+			good++;
+	}
+	return good;
+}
+
+static struct fuse_out_header *conc_reply(unsigned int k)
+{
+	return vhf_mem_ptr(mem, conc[k].in_gpa, CONC_SLOT);
+}
+
+/* The used index of a split ring, as the device last wrote it. */
+static uint16_t used_idx(struct vhf_vq *vq)
+{
+	uint64_t desc, avail, used;
+	uint16_t *u;
+
+	vhf_vq_addrs(vq, &desc, &avail, &used);
+	u = vhf_mem_ptr(mem, used, 4);
+	return __atomic_load_n(&u[1], __ATOMIC_ACQUIRE);
+}
+
+/* GET_VRING_BASE while READs are in flight (in a pool, maybe): the daemon
+ * must finish and push every request it took before it answers, so the
+ * used index equals the base; the rest are served after a restart. */
+static void test_stop_in_flight(const char *share)
+{
+	char path[4096];
+	struct fuse_open_out oo;
+	struct fuse_entry_out e;
+	uint32_t base[3] = { 0 };
+	unsigned int bad = 0, got = 0, n = 2 * CONC_PER_QUEUE;
+	static char data[1 << 20];
+	FILE *f;
+	int r;
+
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)('a' + i % 23);
+	snprintf(path, sizeof(path), "%s/big", share);
+	f = fopen(path, "we");
+	if (!f || fwrite(data, 1, sizeof(data), f) != sizeof(data)) {
+		CHECK(0, "writing %s", path);
+		if (f)
+			fclose(f);
+		return;
+	}
+	fclose(f);
+	r = lookup(FUSE_ROOT_ID, "big", &e);
+	if (r == 0)
+		r = call(FUSE_OPEN, e.nodeid, &(struct fuse_open_in){
+			 O_RDONLY, 0 }, sizeof(struct fuse_open_in), &oo,
+			 sizeof(oo));
+	CHECK(r == 0, "LOOKUP and OPEN big (%d)", r);
+	if (r)
+		return;
+	for (unsigned int k = 0; k < n; k++) {
+		struct fuse_read_in rd = {
+			.fh = oo.fh, .offset = k * 16384, .size = 4000,
+		};
+
+		conc_add(k, 1 + (int)(k & 1), FUSE_READ, e.nodeid, &rd,
+			 sizeof(rd));
+	}
+	vhf_vq_kick(vqs[1]);
+	vhf_vq_kick(vqs[2]);
+	for (int q = 1; q < 3; q++) {
+		r = vhf_vq_stop(conn, vqs[q], &base[q]);
+		CHECK(r == 0 && used_idx(vqs[q]) == (uint16_t)base[q],
+		      "GET_VRING_BASE of queue %d with READs in flight: every "
+		      "request taken was answered first (base %u, used %u)",
+		      q, base[q], used_idx(vqs[q]));
+	}
+	for (int q = 1; q < 3; q++) {
+		r = vhf_vq_setup(conn, vqs[q]);
+		if (r == 0)
+			r = vhf_vq_enable(conn, vqs[q], true);
+		CHECK(r == 0, "queue %d restarted (%d)", q, r);
+	}
+	got = conc_run(n);
+	for (unsigned int k = 0; k < n; k++) {
+		struct fuse_out_header *oh = conc_reply(k);
+
+		if (oh->error || oh->len != sizeof(*oh) + 4000 ||
+		    memcmp(oh + 1, data + k * 16384, 4000))
+			bad++;
+	}
+	bad += n - got;
+	CHECK(!bad, "the %u READs, before and after the stop, all answered "
+	      "with the right data (%u wrong)", n, bad);
+	call(FUSE_RELEASE, 0, &(struct fuse_release_in){ .fh = oo.fh },
+	     sizeof(struct fuse_release_in), NULL, 0);
+}
+
+static int concurrent(const char *sock, const char *share)
+{
+	struct fuse_init_in in = { .major = 7, .minor = 31 };
+	struct fuse_init_out out;
+	uint64_t node[CONC_FILES];
+	unsigned int ok, n, bad;
+	char name[16], path[4096];
+	int r;
+
+	for (unsigned int i = 0; i < CONC_FILES; i++) {
+		FILE *f;
+
+		conc_name(name, i);
+		snprintf(path, sizeof(path), "%s/%s", share, name);
+		f = fopen(path, "we");
+		if (!f) {
+			printf("FAIL: creating %s: %m\n", path);
+			return 1;
+		}
+		for (size_t b = 0; b < conc_size(i); b++)
+			fputc('a' + (int)(i % 26), f);
+		fclose(f);
+	}
+	r = setup(sock);
+	for (unsigned int k = 0; r == 0 && k < 2 * CONC_PER_QUEUE; k++) {
+		r = vhf_mem_alloc(mem, CONC_SLOT, 4096, -1, &conc[k].out_gpa);
+		if (r == 0)
+			r = vhf_mem_alloc(mem, CONC_SLOT, 4096, -1,
+					  &conc[k].in_gpa);
+	}
+	if (r == 0)
+		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	if (r < 0) {
+		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
+		return 1;
+	}
+	/* LOOKUP every file, 60 at a time over both queues. */
+	bad = 0;
+	for (unsigned int base = 0; base < CONC_FILES;
+	     base += 2 * CONC_PER_QUEUE) {
+		n = CONC_FILES - base < 2 * CONC_PER_QUEUE ?
+		    CONC_FILES - base : 2 * CONC_PER_QUEUE;
+		for (unsigned int k = 0; k < n; k++) {
+			conc_name(name, base + k);
+			conc_add(k, 1 + (int)(k & 1), FUSE_LOOKUP,
+				 FUSE_ROOT_ID, name, strlen(name) + 1);
+		}
+		ok = conc_run(n);
+		for (unsigned int k = 0; k < n; k++) {
+			struct fuse_out_header *oh = conc_reply(k);
+			struct fuse_entry_out *e = (void *)(oh + 1);
+
+			if (oh->error || oh->len != sizeof(*oh) + sizeof(*e) ||
+			    e->attr.size != conc_size(base + k)) {
+				bad++;
+				continue;
+			}
+			node[base + k] = e->nodeid;
+		}
+		bad += n - ok;
+	}
+	CHECK(!bad, "LOOKUP of %u files, %u in flight at once: every reply "
+	      "matches its file (%u wrong)", CONC_FILES, 2 * CONC_PER_QUEUE,
+	      bad);
+	if (bad)
+		goto out;
+	bad = 0;
+	for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE; k++) {
+		unsigned int i = k * CONC_FILES / (2 * CONC_PER_QUEUE);
+
+		conc_add(k, 1 + (int)(k & 1), FUSE_GETATTR, node[i],
+			 &(struct fuse_getattr_in){ 0 },
+			 sizeof(struct fuse_getattr_in));
+	}
+	ok = conc_run(2 * CONC_PER_QUEUE);
+	for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE; k++) {
+		unsigned int i = k * CONC_FILES / (2 * CONC_PER_QUEUE);
+		struct fuse_out_header *oh = conc_reply(k);
+		struct fuse_attr_out *a = (void *)(oh + 1);
+
+		if (oh->error || a->attr.size != conc_size(i) ||
+		    a->attr.ino == 0)
+			bad++;
+	}
+	bad += 2 * CONC_PER_QUEUE - ok;
+	CHECK(!bad, "GETATTR of 60 nodes at once: every size right (%u wrong)",
+	      bad);
+	{
+		struct fuse_open_out oo;
+		uint64_t fh;
+		unsigned int last = CONC_FILES - 1;
+
+		r = call(FUSE_OPEN, node[last], &(struct fuse_open_in){
+			 O_RDONLY, 0 }, sizeof(struct fuse_open_in), &oo,
+			 sizeof(oo));
+		CHECK(r == 0, "OPEN %s (%d)", "c119", r);
+		if (r)
+			goto out;
+		fh = oo.fh;
+		bad = 0;
+		for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE; k++) {
+			struct fuse_read_in rd = {
+				.fh = fh, .offset = k * 10, .size = 10,
+			};
+
+			conc_add(k, 1 + (int)(k & 1), FUSE_READ, node[last],
+				 &rd, sizeof(rd));
+		}
+		ok = conc_run(2 * CONC_PER_QUEUE);
+		for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE; k++) {
+			struct fuse_out_header *oh = conc_reply(k);
+			const char *data = (const char *)(oh + 1);
+			size_t want = conc_size(last) > k * 10 ?
+				      conc_size(last) - k * 10 : 0;
+
+			if (want > 10)
+				want = 10;
+			if (oh->error || oh->len != sizeof(*oh) + want) {
+				bad++;
+				continue;
+			}
+			for (size_t b = 0; b < want; b++)
+				if (data[b] != 'a' + (int)(last % 26))
+					bad++;
+		}
+		bad += 2 * CONC_PER_QUEUE - ok;
+		CHECK(!bad, "READ at 60 offsets at once: every length and byte "
+		      "right (%u wrong)", bad);
+		call(FUSE_RELEASE, 0, &(struct fuse_release_in){ .fh = fh },
+		     sizeof(struct fuse_release_in), NULL, 0);
+	}
+	/* FORGETs on the high-priority queue while GETATTRs of the same
+	 * nodes run: each GETATTR is answered, by its attributes or by
+	 * ENOENT, never by another file's. */
+	bad = 0;
+	n = 0;
+	for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE - 10; k++)
+		conc_add(n++, 1 + (int)(k & 1), FUSE_GETATTR, node[k],
+			 &(struct fuse_getattr_in){ 0 },
+			 sizeof(struct fuse_getattr_in));
+	for (unsigned int k = 0; k < 10; k++) {
+		struct fuse_forget_in fi = { .nlookup = 1 };
+
+		conc_add(n++, 0, FUSE_FORGET, node[k], &fi, sizeof(fi));
+	}
+	ok = conc_run(n);
+	for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE - 10; k++) {
+		struct fuse_out_header *oh = conc_reply(k);
+		struct fuse_attr_out *a = (void *)(oh + 1);
+
+		if (oh->error == -ENOENT && k < 10)
+			continue;
+		if (oh->error || a->attr.size != conc_size(k))
+			bad++;
+	}
+	bad += n - ok;
+	CHECK(!bad, "GETATTRs racing FORGETs of the same nodes: answered "
+	      "right or ENOENT (%u wrong)", bad);
+	/* UNLINK half the files and LOOKUP names that do not exist. */
+	bad = 0;
+	for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE; k++) {
+		char absent[16];
+
+		if (k & 1) {
+			snprintf(absent, sizeof(absent), "none%u", k);
+			conc_add(k, 2, FUSE_LOOKUP, FUSE_ROOT_ID, absent,
+				 strlen(absent) + 1);
+		} else {
+			conc_name(name, 20 + k);
+			conc_add(k, 1, FUSE_UNLINK, FUSE_ROOT_ID, name,
+				 strlen(name) + 1);
+		}
+	}
+	ok = conc_run(2 * CONC_PER_QUEUE);
+	for (unsigned int k = 0; k < 2 * CONC_PER_QUEUE; k++) {
+		struct fuse_out_header *oh = conc_reply(k);
+
+		conc_name(name, 20 + k);
+		snprintf(path, sizeof(path), "%s/%s", share, name);
+		struct fuse_entry_out *e = (void *)(oh + 1);
+
+		/* cache=auto answers an absent name with a negative entry
+		 * (node id 0) the guest may keep for a second. */
+		if (k & 1 ? oh->error != 0 || e->nodeid != 0 ||
+			    e->entry_valid != 1 :
+		    oh->error != 0 || access(path, F_OK) == 0)
+			bad++;
+	}
+	bad += 2 * CONC_PER_QUEUE - ok;
+	CHECK(!bad, "UNLINK of 30 files and LOOKUP of 30 absent names at "
+	      "once: each done and answered, absent names by negative "
+	      "entries (%u wrong)", bad);
+	test_stop_in_flight(share);
+out:
+	teardown();
+	if (failures) {
+		printf("%d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("all checks passed\n");
 	return 0;
 }
 
@@ -672,7 +1233,7 @@ static int readonly_never(const char *sock)
 {
 	struct fuse_init_in in = { .major = 7, .minor = 31 };
 	struct fuse_init_out out;
-	struct fuse_entry_out e;
+	struct fuse_entry_out e, absent;
 	struct fuse_open_out oo;
 	char buf[4096];
 	int r = setup(sock);
@@ -686,6 +1247,9 @@ static int readonly_never(const char *sock)
 	r = lookup(FUSE_ROOT_ID, "hello.txt", &e);
 	CHECK(r == 0 && e.entry_valid == 0 && e.attr_valid == 0,
 	      "cache=never: LOOKUP with no entry or attribute caching");
+	r = lookup(FUSE_ROOT_ID, "absent.txt", &absent);
+	CHECK(r == -ENOENT, "cache=never: LOOKUP of an absent name: ENOENT, "
+	      "no negative entry (%d)", r);
 	r = call(FUSE_OPEN, e.nodeid, &(struct fuse_open_in){ O_RDONLY, 0 },
 		 sizeof(struct fuse_open_in), &oo, sizeof(oo));
 	CHECK(r == 0 && (oo.open_flags & FOPEN_DIRECT_IO),
@@ -733,6 +1297,12 @@ int main(int argc, char *argv[])
 
 	if (argc == 3 && !strcmp(argv[1], "--readonly-never"))
 		return readonly_never(argv[2]);
+	if (argc == 3 && !strcmp(argv[1], "--init")) {
+		nvqs = 2;
+		return init_probe(argv[2]);
+	}
+	if (argc == 4 && !strcmp(argv[1], "--concurrent"))
+		return concurrent(argv[2], argv[3]);
 
 	if (argc == 4 && !strcmp(argv[1], "--latency")) {
 		nvqs = 2;

@@ -70,6 +70,8 @@ int fs_init(struct fs *fs, const char *path, int proc_self_fd,
 	int r;
 
 	fs->proc_self_fd = proc_self_fd;
+	/* Once here, not a syscall for every request that creates. */
+	fs->as_root = geteuid() == 0;
 	fs->root_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fs->root_fd < 0 || fstat(fs->root_fd, &st) < 0) {
 		r = -errno;

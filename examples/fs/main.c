@@ -12,8 +12,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <libgen.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -29,6 +33,7 @@ struct fs_options {
 	enum fs_cache cache;
 	bool readonly;
 	bool xattr;
+	unsigned int thread_pool_size;
 };
 
 static struct fs_options options = {
@@ -99,6 +104,18 @@ static int set_xattr(void *ctx, const char *value)
 	return 0;
 }
 
+static int set_thread_pool_size(void *ctx, const char *value)
+{
+	struct fs_options *o = ctx;
+	uint64_t n;
+	int r = daemon_parse_u64(value, 0, FS_MAX_POOL_THREADS, &n);
+
+	if (r < 0)
+		return r;
+	o->thread_pool_size = (unsigned int)n;
+	return 0;
+}
+
 static const struct daemon_option fs_option_table[] = {
 	{ "shared-dir", "DIR", "the host directory to share (required)",
 	  set_shared_dir },
@@ -111,6 +128,9 @@ static const struct daemon_option fs_option_table[] = {
 	{ "readonly", NULL, "refuse every change to the shared directory",
 	  set_readonly },
 	{ "xattr", NULL, "serve extended attributes", set_xattr },
+	{ "thread-pool-size", "N", "run requests on N threads shared by "
+	  "the request queues, 0 to 64 (default 0: each queue's own thread)",
+	  set_thread_pool_size },
 	{ 0 }
 };
 
@@ -252,6 +272,39 @@ static void unlink_own(struct own_socket *os)
 	os->name = NULL;
 }
 
+/* SIGUSR1: the requests served so far, by opcode, into the log (the
+ * benchmark reads them between phases of its guest workload). */
+static int on_usr1(struct daemon *d, int fd, short revents, void *data)
+{
+	struct signalfd_siginfo info;
+
+	while (read(fd, &info, sizeof(info)) == sizeof(info))
+		;
+	fs_device_log_counts(data);
+	return 0;
+}
+
+static int watch_usr1(struct daemon *d, struct fs_device *fsd)
+{
+	sigset_t usr1;
+	int fd, r;
+
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	/* Before the workers start, so they inherit the mask and only the
+	 * signalfd sees the signal. */
+	r = -pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+	if (r < 0)
+		return r;
+	fd = signalfd(-1, &usr1, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	r = daemon_add_fd(d, fd, POLLIN, on_usr1, fsd);
+	if (r < 0)
+		close(fd);
+	return r;
+}
+
 static int flush_stdout(void)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
@@ -323,9 +376,14 @@ int main(int argc, char *argv[])
 	r = fs_init(&fsd.fs, root, proc_fd, fs_desc.program);
 	if (r < 0)
 		goto out;
-	daemon_log(d, VHOSTDEV_LOG_INFO, "sharing %s%s", options.shared_dir,
-		   options.readonly ? " read-only" : "");
-	r = fs_device_start(&fsd, d);
+	daemon_log(d, VHOSTDEV_LOG_INFO, "sharing %s%s, thread pool %u",
+		   options.shared_dir, options.readonly ? " read-only" : "",
+		   options.thread_pool_size);
+	r = watch_usr1(d, &fsd);
+	if (r < 0)
+		daemon_log(d, VHOSTDEV_LOG_WARNING, "SIGUSR1: %s",
+			   strerror(-r));
+	r = fs_device_start(&fsd, d, options.thread_pool_size);
 	if (r == 0)
 		r = daemon_run(d);
 out:
