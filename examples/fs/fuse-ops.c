@@ -729,6 +729,37 @@ static int op_open(struct ctx *c, struct fs_inode *inode, bool dir)
 	return sizeof(*out);
 }
 
+/* CREATE of a name that exists (the guest's lookup raced with a change on
+ * the host, or a hostile guest): opens it only if it is a regular file. A
+ * plain open with O_CREAT would open whatever is there, and the guest can
+ * make FIFOs and device nodes with MKNOD: opening a FIFO blocks this thread
+ * until a writer comes, opening a device node reaches host hardware. The
+ * name is pinned with O_PATH first, then checked, then that same inode is
+ * opened, so a rename in between cannot swap something else in. */
+static int open_existing(struct ctx *c, struct fs_inode *dir,
+			 const char *name, int flags)
+{
+	int pfd = open_beneath(dir->fd, name, O_PATH, 0);
+	struct stat st;
+	int fd;
+
+	if (pfd < 0)
+		return pfd;
+	fd = stat_fd(pfd, &st);
+	if (fd == 0) {
+		if (S_ISREG(st.st_mode))
+			fd = reopen(c->fs, pfd, flags);
+		else if (S_ISDIR(st.st_mode))
+			fd = -EISDIR;
+		else if (S_ISLNK(st.st_mode))
+			fd = -ELOOP;
+		else
+			fd = -EACCES;
+	}
+	close(pfd);
+	return fd;
+}
+
 static int op_create(struct ctx *c, struct fs_inode *dir)
 {
 	const struct fuse_create_in *in = ARG(c, struct fuse_create_in);
@@ -749,8 +780,10 @@ static int op_create(struct ctx *c, struct fs_inode *dir)
 	if (r < 0)
 		return r;
 	creds_enter(c, &cr);
-	fd = open_beneath(dir->fd, name, flags | O_CREAT | (in->flags & O_EXCL),
+	fd = open_beneath(dir->fd, name, flags | O_CREAT | O_EXCL,
 			  in->mode & 07777);
+	if (fd == -EEXIST && !(in->flags & O_EXCL))
+		fd = open_existing(c, dir, name, flags);
 	creds_leave(&cr);
 	if (fd < 0)
 		return fd;

@@ -9,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fuzz-common.h"
+
+#define REPLAY_SECONDS_PER_INPUT 120
 
 static unsigned int replayed;
 
@@ -41,7 +44,12 @@ static int replay_file(const char *path)
 		size += n;
 	} while (n);
 	fclose(f);
+	/* An input that makes a harness block (a daemon waiting for
+	 * something that never comes) ends the run with SIGALRM instead
+	 * of hanging it; valgrind runs need the generous bound. */
+	alarm(REPLAY_SECONDS_PER_INPUT);
 	LLVMFuzzerTestOneInput(data, size);
+	alarm(0);
 	free(data);
 	replayed++;
 	return 0;
