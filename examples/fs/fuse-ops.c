@@ -741,23 +741,18 @@ static int open_existing(struct ctx *c, struct fs_inode *dir,
 {
 	int pfd = open_beneath(dir->fd, name, O_PATH, 0);
 	struct stat st;
-	int fd;
+	int r;
 
 	if (pfd < 0)
 		return pfd;
-	fd = stat_fd(pfd, &st);
-	if (fd == 0) {
-		if (S_ISREG(st.st_mode))
-			fd = reopen(c->fs, pfd, flags);
-		else if (S_ISDIR(st.st_mode))
-			fd = -EISDIR;
-		else if (S_ISLNK(st.st_mode))
-			fd = -ELOOP;
-		else
-			fd = -EACCES;
-	}
+	r = stat_fd(pfd, &st);
+	if (r == 0 && S_ISREG(st.st_mode))
+		r = reopen(c->fs, pfd, flags);
+	else if (r == 0)
+		r = S_ISDIR(st.st_mode) ? -EISDIR :
+		    S_ISLNK(st.st_mode) ? -ELOOP : -EACCES;
 	close(pfd);
-	return fd;
+	return r;
 }
 
 static int op_create(struct ctx *c, struct fs_inode *dir)

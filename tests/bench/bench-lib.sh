@@ -4,25 +4,12 @@
 # with CI=true), starting and stopping a back end, and reading a number
 # from vhostdev-bench's JSON output.
 
-builddir=${abs_top_builddir:-$(pwd)}
-bench=$builddir/tools/bench/vhostdev-bench
-blk=$builddir/examples/blk/vhostdev-blk
-test_name=$(basename "$0" .test)
+# test_name, fail and the skip-or-fail rule.
+. "$abs_top_srcdir/tests/build/test-lib.sh"
+
+bench=$abs_top_builddir/tools/bench/vhostdev-bench
+blk=$abs_top_builddir/examples/blk/vhostdev-blk
 fails=0
-
-skip_or_fail() {
-	if [ "${CI:-}" = true ]; then
-		echo "FAIL: $test_name: $* (and CI=true, so this is not a skip)" >&2
-		exit 1
-	fi
-	echo "SKIP: $test_name: $*" >&2
-	exit 77
-}
-
-fail() {
-	echo "FAIL: $test_name: $*" >&2
-	exit 1
-}
 
 # check DESCRIPTION COMMAND...: records a failure instead of exiting.
 check() {
