@@ -21,6 +21,7 @@
 #include "backing.h"
 #include "discard-helper.h"
 #include "daemon.h"
+#include "spin.h"
 #include "virtio-blk.h"
 
 /* Data segments the guest may use per request (config seg_max). */
@@ -106,7 +107,7 @@ struct blk_worker {
 	uint64_t last_work_ns;
 	/* Interrupt mode: how long to keep polling after a wake-up (adapts
 	 * between 0 and --poll-us), and how long the last poll() slept. */
-	uint64_t spin_ns;
+	struct spin_window spin;
 	uint64_t slept_ns;
 };
 

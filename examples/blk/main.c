@@ -19,7 +19,6 @@
 #define MAX_NUM_QUEUES 256
 /* --poll-us: polling after a wake-up, at most 100 ms. */
 #define DEFAULT_POLL_US 50
-#define MAX_POLL_US 100000
 
 static struct blk_options options = {
 	.num_queues = 1,
@@ -90,7 +89,7 @@ static int set_threads(void *ctx, const char *value)
 
 static int set_poll_us(void *ctx, const char *value)
 {
-	return set_unsigned(value, 0, MAX_POLL_US,
+	return set_unsigned(value, 0, SPIN_MAX_US,
 			    &((struct blk_options *)ctx)->poll_us);
 }
 

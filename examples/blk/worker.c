@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "blk.h"
@@ -41,31 +40,6 @@
  * otherwise spend its share spinning), gives the CPU back. A wake-up
  * costs some 30 us: polling for longer than a few of them buys nothing. */
 #define POLL_IDLE_SLEEP_US 200
-/* Interrupt mode: the shortest polling window after a wake-up; one that
- * shrinks below it stops, and one that grows starts from it. */
-#define SPIN_MIN_NS 1000u
-
-/* Tells the CPU this is a spin loop: saves power and lets the other
- * hyperthread of the core run. */
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 struct io_uring_sqe *blk_worker_get_sqe(struct blk_worker *w)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
@@ -215,10 +189,10 @@ static void event_pass(struct blk_worker *w, struct pollfd *pfd,
 		       int timeout_ms)
 {
 	unsigned int n = w->nqueues;
-	uint64_t start = now_ns();
+	uint64_t start = spin_now_ns();
 	int r = poll(pfd, n + 2, timeout_ms);
 
-	w->slept_ns = now_ns() - start;
+	w->slept_ns = spin_now_ns() - start;
 	if (r <= 0)
 		return;
 	if (pfd[n].revents)
@@ -232,49 +206,27 @@ static void event_pass(struct blk_worker *w, struct pollfd *pfd,
 			vhostdev_queue_process(w->queues[i]->vq);
 }
 
-/* Sizes the polling window from the idle time before the last wake-up
- * (window polled, then slept): had it been under --poll-us, a longer
- * window would have caught the request without a kick or a sleep; a sleep
- * longer than --poll-us means the polling bought nothing. */
-static void adapt_window(struct blk_worker *w)
+/* Interrupt mode, polling after a wake-up (spin.h): one pass over the
+ * rings with kicks suppressed. */
+static enum spin_pass rings_pass(void *ctx)
 {
-	uint64_t max = (uint64_t)w->blk->opt.poll_us * 1000;
-
-	if (w->slept_ns > max) {
-		w->spin_ns /= 2;
-		if (w->spin_ns < SPIN_MIN_NS)
-			w->spin_ns = 0;
-	} else if (w->spin_ns + w->slept_ns < max) {
-		w->spin_ns = w->spin_ns ? w->spin_ns * 2 : SPIN_MIN_NS;
-		if (w->spin_ns > max)
-			w->spin_ns = max;
-	}
-}
-
-/* Interrupt mode, after a wake-up: requests come in bursts, and the next
- * often arrives within microseconds. Keep serving with kicks suppressed
- * until the rings have been idle for the window, which saves the guest a
- * kick and us a wake-up per batch. An idle disk costs nothing: polling
- * only follows a wake-up, and the window shrinks to zero when the sleeps
- * after it are long. */
-static void poll_after_wake(struct blk_worker *w)
-{
-	uint64_t last_work;
+	struct blk_worker *w = ctx;
 	bool ready;
 
-	adapt_window(w);
-	if (!w->spin_ns)
-		return;
-	last_work = now_ns();
-	while (!stop_requested(w->blk)) {
-		if (poll_rings(w, false, &ready)) {
-			last_work = now_ns();
-			continue;
-		}
-		if (!ready || now_ns() - last_work >= w->spin_ns)
-			break;
-		cpu_relax();
-	}
+	if (stop_requested(w->blk))
+		return SPIN_STOP;
+	if (poll_rings(w, false, &ready))
+		return SPIN_WORK;
+	return ready ? SPIN_IDLE : SPIN_STOP;
+}
+
+/* Interrupt mode, after a wake-up: requests come in bursts. Keep serving
+ * with kicks suppressed until the rings have been idle for the window,
+ * which saves the guest a kick and us a wake-up per batch. */
+static void poll_after_wake(struct blk_worker *w)
+{
+	spin_window_adapt(&w->spin, w->slept_ns);
+	spin_run(&w->spin, rings_pass, w);
 	stop_polling(w);
 }
 
@@ -297,7 +249,7 @@ static void poll_pass(struct blk_worker *w, struct pollfd *pfd)
 		event_pass(w, pfd, POLL_IDLE_WAIT_MS);
 		return;
 	}
-	now = now_ns();
+	now = spin_now_ns();
 	if (!w->last_work_ns) {
 		w->last_work_ns = now;
 	} else if (now - w->last_work_ns >= POLL_IDLE_SLEEP_US * 1000ull) {
@@ -309,7 +261,7 @@ static void poll_pass(struct blk_worker *w, struct pollfd *pfd)
 	if (w->passes % POLL_YIELD_PASSES == 0)
 		sched_yield();
 	else
-		cpu_relax();
+		spin_relax();
 }
 
 static void *worker_main(void *arg)
@@ -376,7 +328,7 @@ static int worker_init(struct blk_device *blk, struct blk_worker *w)
 	int r;
 
 	w->blk = blk;
-	w->spin_ns = (uint64_t)blk->opt.poll_us * 1000;
+	spin_window_init(&w->spin, blk->opt.poll_us);
 	w->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	w->ring_event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (w->wake_fd < 0 || w->ring_event_fd < 0)

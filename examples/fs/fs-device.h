@@ -6,9 +6,10 @@
  * and the number of request queues. Every queue is detached and served by
  * its own worker thread. With --thread-pool-size=N the request queues'
  * workers hand their requests to N pool threads and push the replies the
- * pool sends back; the high-priority queue is always served inline. A
- * quiesce stops the workers popping, waits for the pool work in flight to
- * be pushed, and then holds every worker's lock.
+ * pool sends back; the high-priority queue is always served inline. After
+ * a wake-up, a request queue's worker keeps polling its ring for a while
+ * (--poll-us, spin.h). A quiesce stops the workers popping, waits for the
+ * pool work in flight to be pushed, and then holds every worker's lock.
  */
 #ifndef VHOSTDEV_FS_DEVICE_H
 #define VHOSTDEV_FS_DEVICE_H
@@ -19,6 +20,7 @@
 
 #include "daemon.h"
 #include "fs.h"
+#include "spin.h"
 
 #define FS_DEVICE_ID 26
 #define FS_TAG_SIZE 36
@@ -58,6 +60,10 @@ struct fs_worker {
 	pthread_mutex_t done_lock;
 	struct fs_slot *done;          /* run by the pool, to push */
 	int wake_fd;          /* eventfd: pool work done, or quiesce wanted */
+	/* Request queues: polling after a wake-up, and how long the last
+	 * sleep lasted. */
+	struct spin_window spin;
+	uint64_t slept_ns;
 };
 
 /* Threads shared by the request queues, running slots in arrival order. */
@@ -81,7 +87,7 @@ struct fs_device {
 	pthread_mutex_t qlock;
 	pthread_cond_t resumed;
 	bool quiesce_wanted;  /* atomic reads outside qlock */
-	bool stopping;
+	bool stopping;        /* likewise */
 	struct fs_pool pool;
 	struct fs_worker workers[1 + FS_MAX_REQUEST_QUEUES];
 };
@@ -91,9 +97,10 @@ struct fs_device {
 int fs_device_init(struct fs_device *fsd, const char *program,
 		   const char *tag);
 /* Starts pool_size pool threads (0: every request served inline) and the
- * workers; the device's fs must be initialised. */
+ * workers, whose request queues poll for at most poll_us after a wake-up
+ * (0: never); the device's fs must be initialised. */
 int fs_device_start(struct fs_device *fsd, struct daemon *d,
-		    unsigned int pool_size);
+		    unsigned int pool_size, unsigned int poll_us);
 /* Ends and joins the workers, then the pool. */
 void fs_device_stop(struct fs_device *fsd);
 void fs_device_fini(struct fs_device *fsd);

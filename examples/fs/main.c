@@ -34,12 +34,17 @@ struct fs_options {
 	bool readonly;
 	bool xattr;
 	unsigned int thread_pool_size;
+	unsigned int poll_us;
 };
+
+/* --poll-us: polling after a wake-up, as vhostdev-blk's. */
+#define DEFAULT_POLL_US 50
 
 static struct fs_options options = {
 	.tag = "vhostdev-fs",
 	.sandbox = FS_SANDBOX_NAMESPACE,
 	.cache = FS_CACHE_AUTO,
+	.poll_us = DEFAULT_POLL_US,
 };
 
 static int set_shared_dir(void *ctx, const char *value)
@@ -116,6 +121,18 @@ static int set_thread_pool_size(void *ctx, const char *value)
 	return 0;
 }
 
+static int set_poll_us(void *ctx, const char *value)
+{
+	struct fs_options *o = ctx;
+	uint64_t n;
+	int r = daemon_parse_u64(value, 0, SPIN_MAX_US, &n);
+
+	if (r < 0)
+		return r;
+	o->poll_us = (unsigned int)n;
+	return 0;
+}
+
 static const struct daemon_option fs_option_table[] = {
 	{ "shared-dir", "DIR", "the host directory to share (required)",
 	  set_shared_dir },
@@ -131,6 +148,9 @@ static const struct daemon_option fs_option_table[] = {
 	{ "thread-pool-size", "N", "run requests on N threads shared by "
 	  "the request queues, 0 to 64 (default 0: each queue's own thread)",
 	  set_thread_pool_size },
+	{ "poll-us", "N", "after a wake-up, keep polling a request queue for "
+	  "up to N us, adapting to the gaps between requests (0 to 100000, "
+	  "default 50, 0: never)", set_poll_us },
 	{ 0 }
 };
 
@@ -376,14 +396,16 @@ int main(int argc, char *argv[])
 	r = fs_init(&fsd.fs, root, proc_fd, fs_desc.program);
 	if (r < 0)
 		goto out;
-	daemon_log(d, VHOSTDEV_LOG_INFO, "sharing %s%s, thread pool %u",
+	daemon_log(d, VHOSTDEV_LOG_INFO,
+		   "sharing %s%s, thread pool %u, polling up to %u us",
 		   options.shared_dir, options.readonly ? " read-only" : "",
-		   options.thread_pool_size);
+		   options.thread_pool_size, options.poll_us);
 	r = watch_usr1(d, &fsd);
 	if (r < 0)
 		daemon_log(d, VHOSTDEV_LOG_WARNING, "SIGUSR1: %s",
 			   strerror(-r));
-	r = fs_device_start(&fsd, d, options.thread_pool_size);
+	r = fs_device_start(&fsd, d, options.thread_pool_size,
+			    options.poll_us);
 	if (r == 0)
 		r = daemon_run(d);
 out:

@@ -10,6 +10,10 @@
 # daemon and its children) and, for ours, its request counts (SIGUSR1
 # logs them): the daemon's CPU time per operation and our requests per
 # operation depend far less on the TCG guest than the wall clock does.
+# A second table splits virtiofsd's time per operation between the guest's
+# vCPU, QEMU's other threads and the daemon, with the ratio a daemon taking
+# no time at all would reach against it (the ceiling); a third times the
+# same metadata commands on the guest's tmpfs.
 # A benchmark, not a test: it prints figures and only fails when
 # something does not run.
 #
@@ -20,7 +24,8 @@
 # failing both, that one is unpacked from bookworm's qemu-system-common
 # 7.2 with apt-get download into the build tree.
 # BENCH_MIB (default 64) and BENCH_FILES (default 1000) size the work;
-# BENCH_FS_ARGS adds options to ours (e.g. --thread-pool-size=2).
+# BENCH_FS_ARGS adds options to ours (e.g. --thread-pool-size=2); BENCH_DIR
+# is where the shared directory goes (default /dev/shm).
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/host-lib.sh"
 
@@ -50,7 +55,17 @@ find_virtiofsd()
 virtiofsd=$(find_virtiofsd) || vg_skip "no virtiofsd (set VIRTIOFSD)"
 vg_log "peer: $virtiofsd"
 
-share=$vg_work/share
+# The share lives on tmpfs (/dev/shm) unless BENCH_DIR names another
+# parent: on a disk file system the figures measure its allocator as much
+# as the daemons (on ext4, after the boots before deleted thousands of
+# files, most of a create's time goes to scanning for a free inode).
+parent=${BENCH_DIR:-/dev/shm}
+[ -d "$parent" ] || parent=$vg_work
+share=$(mktemp -d "$parent/vhostdev-fs-bench.XXXXXX") ||
+	vg_fail "cannot create a directory in $parent"
+trap 'rm -rf "$share"; vg_cleanup' EXIT
+share_fs=$(stat -f -c %T "$share")
+vg_log "share: $share ($share_fs)"
 sock=$vg_sockdir/fs.sock
 vg_append="fs_tag=bench bench_mib=${BENCH_MIB:-64} bench_files=${BENCH_FILES:-1000}"
 
@@ -77,6 +92,30 @@ cpu_ns()
 	echo "$total"
 }
 
+# qemu_cpu_ns PID vcpu|other: CPU time of QEMU's vCPU threads (the TCG
+# guest itself), or of its other threads (main loop: interrupts, kicks).
+qemu_cpu_ns()
+{
+	local t comm kind ns total=0
+	for t in /proc/"$1"/task/*; do
+		read -r comm <"$t/comm" 2>/dev/null || continue
+		case $comm in
+		"CPU "*/TCG) kind=vcpu ;;
+		*) kind=other ;;
+		esac
+		[ "$kind" = "$2" ] || continue
+		read -r ns _ <"$t/schedstat" 2>/dev/null && total=$((total + ns))
+	done
+	echo "$total"
+}
+
+# per_op NAME START END OPS: "NAME us-per-op" from two ns counters.
+per_op()
+{
+	awk -v k="$1" -v a="$2" -v b="$3" -v n="$4" \
+		'BEGIN { printf "%s %.1f\n", k, (b - a) / 1000 / n }'
+}
+
 # requests PID: the requests ours served so far (SIGUSR1 logs the counts).
 requests()
 {
@@ -95,7 +134,7 @@ requests()
 # "figure value", "cpu:figure us-per-op", "req:figure requests-per-op".
 run_one()
 {
-	local who=$1 pid phase ops c0 c1 r0 r1
+	local who=$1 pid phase ops c0 c1 v0 v1 q0 q1 r0 r1
 	rm -rf "$share" && mkdir -p "$share"
 	rm -f "$sock"
 	if [ "$who" = ours ]; then
@@ -109,7 +148,8 @@ run_one()
 	fi
 	pid=${vg_daemon_pid[$who]}
 	vg_wait_listening "$sock"
-	vg_qemu_start -chardev "socket,id=fs,path=$sock" \
+	vg_qemu_start -name bench,debug-threads=on \
+		-chardev "socket,id=fs,path=$sock" \
 		-device vhost-user-fs-pci,chardev=fs,tag=bench,num-request-queues=1
 	for phase in write read create stat unlink; do
 		case $phase in
@@ -118,15 +158,21 @@ run_one()
 		esac
 		vg_wait_step "$phase-begin"
 		c0=$(cpu_ns "$pid")
+		v0=$(qemu_cpu_ns "$vg_qemu_pid" vcpu)
+		q0=$(qemu_cpu_ns "$vg_qemu_pid" other)
 		[ "$who" = ours ] && r0=$(requests "$pid")
 		vg_send "go-$phase-begin"
 		vg_wait_step "$phase-end"
 		c1=$(cpu_ns "$pid")
+		v1=$(qemu_cpu_ns "$vg_qemu_pid" vcpu)
+		q1=$(qemu_cpu_ns "$vg_qemu_pid" other)
 		[ "$who" = ours ] && r1=$(requests "$pid")
 		vg_send "go-$phase-end"
-		echo "cpu:$phase $(awk -v a="$c0" -v b="$c1" -v n="$ops" \
-			'BEGIN { printf "%.1f", (b - a) / 1000 / n }')" \
-			>>"$vg_work/$who.results"
+		{
+			per_op "cpu:$phase" "$c0" "$c1" "$ops"
+			per_op "vcpu:$phase" "$v0" "$v1" "$ops"
+			per_op "qemu:$phase" "$q0" "$q1" "$ops"
+		} >>"$vg_work/$who.results"
 		[ "$who" = ours ] &&
 			echo "req:$phase $(awk -v a="$r0" -v b="$r1" -v n="$ops" \
 				'BEGIN { printf "%.2f", (b - a) / n }')" \
@@ -156,7 +202,8 @@ ratio()
 }
 
 echo
-echo "vhostdev-fs ${BENCH_FS_ARGS:+$BENCH_FS_ARGS }vs $virtiofsd, $rounds rounds each," \
+echo "vhostdev-fs ${BENCH_FS_ARGS:+$BENCH_FS_ARGS }vs $virtiofsd, share on" \
+	"$share_fs, $rounds rounds each," \
 	"medians (throughput: higher is better; daemon CPU per operation," \
 	"per MiB for write and read: lower is better):"
 printf '%-16s %9s %9s %6s | %9s %9s %6s | %7s\n' figure ours virtiofsd \
@@ -174,4 +221,38 @@ for k in write:seq-write-MiB/s read:seq-read-MiB/s create:create/s \
 		"$(median "$vg_work/ours.results" "req:$phase")"
 done
 echo "(cpu ratio: virtiofsd's CPU time / ours; above 1 means ours uses less)"
+# Where the wall-clock time of one operation goes, from virtiofsd's boots:
+# the TCG guest (vCPU threads), QEMU's other threads (kicks, interrupts)
+# and the daemon. A daemon taking no time at all would make the operation
+# shorter by virtiofsd's daemon time at most: the ceiling ratio.
+echo "one operation's time (per MiB for write and read), us, virtiofsd's" \
+	"boots: wall clock, CPU of the guest's vCPU, of QEMU's other threads" \
+	"and of the daemon; the ceiling is the ratio a daemon taking no time" \
+	"would reach:"
+printf '%-16s %9s %9s %9s %9s %8s\n' figure wall-us vcpu-us qemu-us \
+	daemon-us ceiling
+for k in write:seq-write-MiB/s read:seq-read-MiB/s create:create/s \
+	stat:stat/s unlink:unlink/s; do
+	phase=${k%%:*}
+	k=${k#*:}
+	f=$vg_work/virtiofsd.results
+	b=$(median "$f" "$k")
+	cb=$(median "$f" "cpu:$phase")
+	printf '%-16s %9s %9s %9s %9s %8s\n' "$k" \
+		"$(awk -v r="$b" 'BEGIN { if (r > 0) printf "%.1f", 1e6 / r }')" \
+		"$(median "$f" "vcpu:$phase")" "$(median "$f" "qemu:$phase")" \
+		"$cb" "$(awk -v r="$b" -v c="$cb" 'BEGIN { if (r > 0) {
+			w = 1e6 / r; if (w > c) printf "%.2fx", w / (w - c) } }')"
+done
+# The same commands on the guest's tmpfs: the guest's cost of the command
+# itself, without FUSE and virtio (the rest of the vCPU time above is the
+# guest's FUSE and virtio-fs driver path under TCG).
+echo "the same commands on the guest's tmpfs (no device), every boot:"
+cat "$vg_work/ours.results" "$vg_work/virtiofsd.results" >"$vg_work/all.results"
+printf '%-16s %9s %9s\n' figure tmpfs wall-us
+for k in create stat unlink; do
+	t=$(median "$vg_work/all.results" "tmpfs-$k/s")
+	printf '%-16s %9s %9s\n' "tmpfs-$k/s" "$t" \
+		"$(awk -v r="$t" 'BEGIN { if (r > 0) printf "%.1f", 1e6 / r }')"
+done
 vg_pass
