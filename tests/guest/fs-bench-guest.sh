@@ -11,20 +11,21 @@
 
 tag=${fs_tag:?}
 mib=${bench_mib:-64}
-files=${bench_files:-1000}
+files=${bench_files:-2000}
 
-uptime_cs()
+# Microseconds on the guest's monotonic clock (busybox's date has no %N).
+now_us()
 {
-	read -r up _ </proc/uptime
-	echo $((${up%.*} * 100 + 1${up#*.} - 100))
+	/bin/fs-guest-tool now-us
 }
 
 # rate NAME AMOUNT START END: AMOUNT per second, two decimals.
 rate()
 {
-	cs=$(($4 - $3))
-	[ "$cs" -gt 0 ] || cs=1
-	echo "BENCH $1 $(($2 * 10000 / cs / 100)).$(($2 * 10000 / cs % 100))"
+	us=$(($4 - $3))
+	[ "$us" -gt 0 ] || us=1
+	x=$(($2 * 100000000 / us))
+	echo "BENCH $1 $((x / 100)).$(printf %02d $((x % 100)))"
 }
 
 # mark STEP: the host samples the idle daemon before we go on.
@@ -44,19 +45,19 @@ guest_open_host_channel
 mkdir -p /mnt
 fs_mount
 mark write-begin
-t0=$(uptime_cs)
+t0=$(now_us)
 dd if=/dev/zero of=/mnt/big bs=1M count="$mib" conv=fsync 2>/dev/null ||
 	guest_fail "writing $mib MiB"
-t1=$(uptime_cs)
+t1=$(now_us)
 mark write-end
 rate seq-write-MiB/s "$mib" "$t0" "$t1"
 # A fresh mount reads from the host, not from the guest's page cache.
 umount /mnt || guest_fail "umount"
 fs_mount
 mark read-begin
-t0=$(uptime_cs)
+t0=$(now_us)
 dd if=/mnt/big of=/dev/null bs=1M 2>/dev/null || guest_fail "reading"
-t1=$(uptime_cs)
+t1=$(now_us)
 mark read-end
 rate seq-read-MiB/s "$mib" "$t0" "$t1"
 rm -f /mnt/big
@@ -65,22 +66,22 @@ mkdir /mnt/meta || guest_fail "mkdir"
 cd /mnt/meta || guest_fail "cd"
 seq 1 "$files" >/tmp/names
 mark create-begin
-t0=$(uptime_cs)
+t0=$(now_us)
 xargs touch </tmp/names || guest_fail "create"
-t1=$(uptime_cs)
+t1=$(now_us)
 mark create-end
 rate create/s "$files" "$t0" "$t1"
 cd / && umount /mnt && fs_mount && cd /mnt/meta || guest_fail "remount"
 mark stat-begin
-t0=$(uptime_cs)
+t0=$(now_us)
 xargs stat -c %s </tmp/names >/dev/null || guest_fail "stat"
-t1=$(uptime_cs)
+t1=$(now_us)
 mark stat-end
 rate stat/s "$files" "$t0" "$t1"
 mark unlink-begin
-t0=$(uptime_cs)
+t0=$(now_us)
 xargs rm -f </tmp/names || guest_fail "unlink"
-t1=$(uptime_cs)
+t1=$(now_us)
 mark unlink-end
 rate unlink/s "$files" "$t0" "$t1"
 cd /
@@ -90,16 +91,16 @@ umount /mnt || guest_fail "umount"
 # The same three commands on the guest's tmpfs: what they cost with no
 # device at all, the ceiling no daemon can lift a figure above.
 mkdir /tmp/meta && cd /tmp/meta || guest_fail "mkdir /tmp/meta"
-t0=$(uptime_cs)
+t0=$(now_us)
 xargs touch </tmp/names || guest_fail "tmpfs create"
-t1=$(uptime_cs)
+t1=$(now_us)
 rate tmpfs-create/s "$files" "$t0" "$t1"
-t0=$(uptime_cs)
+t0=$(now_us)
 xargs stat -c %s </tmp/names >/dev/null || guest_fail "tmpfs stat"
-t1=$(uptime_cs)
+t1=$(now_us)
 rate tmpfs-stat/s "$files" "$t0" "$t1"
-t0=$(uptime_cs)
+t0=$(now_us)
 xargs rm -f </tmp/names || guest_fail "tmpfs unlink"
-t1=$(uptime_cs)
+t1=$(now_us)
 rate tmpfs-unlink/s "$files" "$t0" "$t1"
 cd / && rmdir /tmp/meta

@@ -23,7 +23,7 @@
 # (/usr/libexec/virtiofsd), or QEMU's C virtiofsd (/usr/lib/qemu/virtiofsd);
 # failing both, that one is unpacked from bookworm's qemu-system-common
 # 7.2 with apt-get download into the build tree.
-# BENCH_MIB (default 64) and BENCH_FILES (default 1000) size the work;
+# BENCH_MIB (default 64) and BENCH_FILES (default 2000) size the work;
 # BENCH_FS_ARGS adds options to ours (e.g. --thread-pool-size=2); BENCH_DIR
 # is where the shared directory goes (default /dev/shm).
 here=$(cd "$(dirname "$0")" && pwd)
@@ -67,7 +67,7 @@ trap 'rm -rf "$share"; vg_cleanup' EXIT
 share_fs=$(stat -f -c %T "$share")
 vg_log "share: $share ($share_fs)"
 sock=$vg_sockdir/fs.sock
-vg_append="fs_tag=bench bench_mib=${BENCH_MIB:-64} bench_files=${BENCH_FILES:-1000}"
+vg_append="fs_tag=bench bench_mib=${BENCH_MIB:-64} bench_files=${BENCH_FILES:-2000}"
 
 # descendants PID: every process below PID (virtiofsd serves from a child
 # in its own PID namespace).
@@ -154,7 +154,7 @@ run_one()
 	for phase in write read create stat unlink; do
 		case $phase in
 		write|read) ops=${BENCH_MIB:-64} ;;
-		*) ops=${BENCH_FILES:-1000} ;;
+		*) ops=${BENCH_FILES:-2000} ;;
 		esac
 		vg_wait_step "$phase-begin"
 		c0=$(cpu_ns "$pid")

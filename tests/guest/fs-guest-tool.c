@@ -2,7 +2,8 @@
 /*
  * A tiny static tool for the virtio-fs guest tests: the file operations
  * busybox has no applet for (extended attributes, fsync, fallocate,
- * SEEK_DATA/SEEK_HOLE, copy_file_range, renameat2 flags). Built into the
+ * SEEK_DATA/SEEK_HOLE, copy_file_range, renameat2 flags), and a clock
+ * finer than /proc/uptime for the benchmark. Built into the
  * base initramfs by make-initramfs.sh. Each command prints its result on
  * stdout and exits 0, or prints the error and exits 1.
  */
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 static int fail(const char *what, const char *path)
@@ -99,10 +101,16 @@ int main(int argc, char *argv[])
 		if (renameat2(AT_FDCWD, argv[2], AT_FDCWD, argv[3],
 			      RENAME_EXCHANGE))
 			return fail("renameat2", argv[2]);
+	} else if (!strcmp(cmd, "now-us") && argc == 2) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		printf("%lld\n", (long long)ts.tv_sec * 1000000 +
+				  ts.tv_nsec / 1000);
 	} else {
 		fprintf(stderr, "usage: fs-guest-tool setxattr|getxattr|"
 			"listxattr|removexattr|fsync|fallocate|seek|copy|"
-			"rename-noreplace|rename-exchange ARGS...\n");
+			"rename-noreplace|rename-exchange ARGS...|now-us\n");
 		return 2;
 	}
 	return 0;
