@@ -64,39 +64,28 @@ static int set_serial(void *ctx, const char *value)
 	return 0;
 }
 
-static int set_unsigned(const char *value, uint64_t min, uint64_t max,
-			unsigned int *out)
-{
-	uint64_t n;
-	int r = daemon_parse_u64(value, min, max, &n);
-
-	if (r == 0)
-		*out = (unsigned int)n;
-	return r;
-}
-
 static int set_num_queues(void *ctx, const char *value)
 {
-	return set_unsigned(value, 1, MAX_NUM_QUEUES,
-			    &((struct blk_options *)ctx)->num_queues);
+	return daemon_parse_uint(value, 1, MAX_NUM_QUEUES,
+				 &((struct blk_options *)ctx)->num_queues);
 }
 
 static int set_threads(void *ctx, const char *value)
 {
-	return set_unsigned(value, 1, MAX_NUM_QUEUES,
-			    &((struct blk_options *)ctx)->threads);
+	return daemon_parse_uint(value, 1, MAX_NUM_QUEUES,
+				 &((struct blk_options *)ctx)->threads);
 }
 
 static int set_poll_us(void *ctx, const char *value)
 {
-	return set_unsigned(value, 0, SPIN_MAX_US,
-			    &((struct blk_options *)ctx)->poll_us);
+	return daemon_parse_uint(value, 0, SPIN_MAX_US,
+				 &((struct blk_options *)ctx)->poll_us);
 }
 
 static int set_queue_size(void *ctx, const char *value)
 {
 	struct blk_options *o = ctx;
-	int r = set_unsigned(value, 2, MAX_QUEUE_SIZE, &o->queue_size);
+	int r = daemon_parse_uint(value, 2, MAX_QUEUE_SIZE, &o->queue_size);
 
 	/* Split rings must be a power of two; so must this limit. */
 	if (r == 0 && (o->queue_size & (o->queue_size - 1)))

@@ -64,6 +64,9 @@ void daemon_usage_error(const struct daemon_desc *desc, const char *format,
 /* Parses an unsigned decimal number in [min, max]: 0, -EINVAL or -ERANGE. */
 int daemon_parse_u64(const char *text, uint64_t min, uint64_t max,
 		     uint64_t *value);
+/* The same, for an unsigned int. */
+int daemon_parse_uint(const char *text, unsigned int min, unsigned int max,
+		      unsigned int *value);
 
 struct daemon;
 

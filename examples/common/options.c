@@ -82,6 +82,17 @@ int daemon_parse_u64(const char *text, uint64_t min, uint64_t max,
 	return 0;
 }
 
+int daemon_parse_uint(const char *text, unsigned int min, unsigned int max,
+		      unsigned int *value)
+{
+	uint64_t v;
+	int r = daemon_parse_u64(text, min, max, &v);
+
+	if (r == 0)
+		*value = (unsigned int)v;
+	return r;
+}
+
 static void print_json_string(const char *s)
 {
 	putchar('"');

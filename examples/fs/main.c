@@ -111,26 +111,14 @@ static int set_xattr(void *ctx, const char *value)
 
 static int set_thread_pool_size(void *ctx, const char *value)
 {
-	struct fs_options *o = ctx;
-	uint64_t n;
-	int r = daemon_parse_u64(value, 0, FS_MAX_POOL_THREADS, &n);
-
-	if (r < 0)
-		return r;
-	o->thread_pool_size = (unsigned int)n;
-	return 0;
+	return daemon_parse_uint(value, 0, FS_MAX_POOL_THREADS,
+				 &((struct fs_options *)ctx)->thread_pool_size);
 }
 
 static int set_poll_us(void *ctx, const char *value)
 {
-	struct fs_options *o = ctx;
-	uint64_t n;
-	int r = daemon_parse_u64(value, 0, SPIN_MAX_US, &n);
-
-	if (r < 0)
-		return r;
-	o->poll_us = (unsigned int)n;
-	return 0;
+	return daemon_parse_uint(value, 0, SPIN_MAX_US,
+				 &((struct fs_options *)ctx)->poll_us);
 }
 
 static const struct daemon_option fs_option_table[] = {
