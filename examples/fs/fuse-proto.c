@@ -10,6 +10,7 @@
  *
  *   fuse-proto SOCKET SHARED-DIR [DAEMON-PID]
  *   fuse-proto --latency SOCKET N
+ *   fuse-proto --quiesce SOCKET N
  *   fuse-proto --readonly-never SOCKET
  *   fuse-proto --concurrent SOCKET SHARED-DIR
  *   fuse-proto --init SOCKET
@@ -24,6 +25,9 @@
  * the GETATTRs and LOOKUPs that needed a kick (a polling back end
  * suppresses them).
  *
+ * --quiesce sends N GETATTRs, each followed by a SET_VRING_CALL, which
+ * the back end handles with its workers stopped (a polling worker must
+ * stop polling, then serve again).
  * --init offers every FUSE_INIT flag and prints what the back end (ours
  * or another) answers, so that two daemons' negotiations can be compared.
  * --concurrent keeps two request queues full at once (a daemon with a
@@ -779,6 +783,36 @@ static int latency(const char *sock, long n)
 	return 0;
 }
 
+/* ---- --quiesce ---------------------------------------------------------- */
+
+/* GETATTRs, each followed by a SET_VRING_CALL of the request queue (with
+ * its own call fd): a message that makes the back end stop its workers,
+ * so a worker polling its ring must let go and carry on afterwards. */
+static int quiesce_rounds(const char *sock, long n)
+{
+	struct fuse_init_in in = {
+		.major = 7, .minor = 31, .max_readahead = 65536,
+	};
+	struct fuse_init_out out;
+	struct fuse_attr_out a;
+	long i;
+	int r = setup(sock);
+
+	if (r == 0)
+		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	for (i = 0; i < n && r == 0; i++) {
+		r = call(FUSE_GETATTR, FUSE_ROOT_ID,
+			 &(struct fuse_getattr_in){ 0 },
+			 sizeof(struct fuse_getattr_in), &a, sizeof(a));
+		if (r == 0)
+			r = vhf_set_vring_call(conn, 1, vhf_vq_call_fd(vqs[1]));
+	}
+	CHECK(r == 0, "%ld GETATTRs, each followed by SET_VRING_CALL (%s)",
+	      i, strerror(-r));
+	teardown();
+	return failures ? 1 : 0;
+}
+
 /* ---- --init ------------------------------------------------------------- */
 
 static int init_probe(const char *sock)
@@ -1315,6 +1349,10 @@ int main(int argc, char *argv[])
 	if (argc == 4 && !strcmp(argv[1], "--latency")) {
 		nvqs = 2;
 		return latency(argv[2], atol(argv[3]));
+	}
+	if (argc == 4 && !strcmp(argv[1], "--quiesce")) {
+		nvqs = 2;
+		return quiesce_rounds(argv[2], atol(argv[3]));
 	}
 
 	if (argc != 3 && argc != 4) {
