@@ -280,8 +280,12 @@ static void *worker_main(void *arg)
 
 		if (!w->inflight) {
 			pthread_mutex_unlock(&w->lock);
-			if (quiescing)
+			if (quiescing) {
 				wait_resume(fsd);
+				/* Requests the quiesce left in the ring
+				 * (w->more) have no kick to come. */
+				more = w->more;
+			}
 			start = spin_now_ns();
 			r = poll(pfd, 3, more ? 0 : -1);
 			w->slept_ns = spin_now_ns() - start;
