@@ -11,6 +11,7 @@
  *   fuse-proto SOCKET SHARED-DIR [DAEMON-PID]
  *   fuse-proto --latency SOCKET N
  *   fuse-proto --quiesce SOCKET N
+ *   fuse-proto --idle SOCKET SECONDS
  *   fuse-proto --readonly-never SOCKET
  *   fuse-proto --concurrent SOCKET SHARED-DIR
  *   fuse-proto --init SOCKET
@@ -28,6 +29,8 @@
  * --quiesce sends N GETATTRs, each followed by a SET_VRING_CALL, which
  * the back end handles with its workers stopped (a polling worker must
  * stop polling, then serve again).
+ * --idle sends a burst of GETATTRs, then keeps the rings set up and empty
+ * for SECONDS (the caller measures the back end's CPU meanwhile).
  * --init offers every FUSE_INIT flag and prints what the back end (ours
  * or another) answers, so that two daemons' negotiations can be compared.
  * --concurrent keeps two request queues full at once (a daemon with a
@@ -813,6 +816,31 @@ static int quiesce_rounds(const char *sock, long n)
 	return failures ? 1 : 0;
 }
 
+/* ---- --idle ------------------------------------------------------------- */
+
+/* A burst of GETATTRs, then the rings stay set up and empty for the given
+ * seconds: a polling back end must stop spinning on its own. */
+static int idle(const char *sock, long seconds)
+{
+	struct fuse_init_in in = {
+		.major = 7, .minor = 31, .max_readahead = 65536,
+	};
+	struct fuse_init_out out;
+	struct fuse_attr_out a;
+	int r = setup(sock);
+
+	if (r == 0)
+		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	for (int i = 0; i < 1000 && r == 0; i++)
+		r = call(FUSE_GETATTR, FUSE_ROOT_ID,
+			 &(struct fuse_getattr_in){ 0 },
+			 sizeof(struct fuse_getattr_in), &a, sizeof(a));
+	CHECK(r == 0, "1000 GETATTRs before the idle time (%d)", r);
+	sleep((unsigned int)seconds);
+	teardown();
+	return failures ? 1 : 0;
+}
+
 /* ---- --init ------------------------------------------------------------- */
 
 static int init_probe(const char *sock)
@@ -1349,6 +1377,10 @@ int main(int argc, char *argv[])
 	if (argc == 4 && !strcmp(argv[1], "--latency")) {
 		nvqs = 2;
 		return latency(argv[2], atol(argv[3]));
+	}
+	if (argc == 4 && !strcmp(argv[1], "--idle")) {
+		nvqs = 2;
+		return idle(argv[2], atol(argv[3]));
 	}
 	if (argc == 4 && !strcmp(argv[1], "--quiesce")) {
 		nvqs = 2;
