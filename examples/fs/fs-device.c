@@ -292,7 +292,9 @@ static void *worker_main(void *arg)
 			pthread_mutex_lock(&w->lock);
 		} else {
 			/* While a quiesce waits, only the pool's replies. */
+			start = spin_now_ns();
 			r = poll(pfd, quiescing ? 2 : 3, more ? 0 : -1);
+			w->slept_ns = spin_now_ns() - start;
 			if (quiescing)
 				pfd[2].revents = 0;
 		}
