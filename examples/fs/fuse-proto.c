@@ -740,29 +740,42 @@ static int write_file(long n)
 	return r;
 }
 
-static int latency(const char *sock, long n)
+/* The timing modes' start: set-up and INIT 7.31. Prints what failed. */
+static int setup_init(const char *sock)
 {
 	struct fuse_init_in in = {
 		.major = 7, .minor = 31, .max_readahead = 65536,
 	};
 	struct fuse_init_out out;
-	struct fuse_attr_out a;
-	struct fuse_entry_out e;
-	double t[5], kicks;
 	int r = setup(sock);
 
 	if (r == 0)
 		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
-	if (r < 0) {
+	if (r < 0)
 		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
+	return r;
+}
+
+static int getattr_root(void)
+{
+	struct fuse_attr_out a;
+
+	return call(FUSE_GETATTR, FUSE_ROOT_ID, &(struct fuse_getattr_in){ 0 },
+		    sizeof(struct fuse_getattr_in), &a, sizeof(a));
+}
+
+static int latency(const char *sock, long n)
+{
+	struct fuse_entry_out e;
+	double t[5], kicks;
+	int r = setup_init(sock);
+
+	if (r < 0)
 		return 1;
-	}
 	requests_sent = kicks_sent = 0;
 	t[0] = now_s();
 	for (long i = 0; i < n && r == 0; i++)
-		r = call(FUSE_GETATTR, FUSE_ROOT_ID,
-			 &(struct fuse_getattr_in){ 0 },
-			 sizeof(struct fuse_getattr_in), &a, sizeof(a));
+		r = getattr_root();
 	t[1] = now_s();
 	for (long i = 0; i < n && r == 0; i++)
 		r = lookup(FUSE_ROOT_ID, "hello.txt", &e);
@@ -793,20 +806,13 @@ static int latency(const char *sock, long n)
  * so a worker polling its ring must let go and carry on afterwards. */
 static int quiesce_rounds(const char *sock, long n)
 {
-	struct fuse_init_in in = {
-		.major = 7, .minor = 31, .max_readahead = 65536,
-	};
-	struct fuse_init_out out;
-	struct fuse_attr_out a;
 	long i;
-	int r = setup(sock);
+	int r = setup_init(sock);
 
-	if (r == 0)
-		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	if (r < 0)
+		return 1;
 	for (i = 0; i < n && r == 0; i++) {
-		r = call(FUSE_GETATTR, FUSE_ROOT_ID,
-			 &(struct fuse_getattr_in){ 0 },
-			 sizeof(struct fuse_getattr_in), &a, sizeof(a));
+		r = getattr_root();
 		if (r == 0)
 			r = vhf_set_vring_call(conn, 1, vhf_vq_call_fd(vqs[1]));
 	}
@@ -822,19 +828,12 @@ static int quiesce_rounds(const char *sock, long n)
  * seconds: a polling back end must stop spinning on its own. */
 static int idle(const char *sock, long seconds)
 {
-	struct fuse_init_in in = {
-		.major = 7, .minor = 31, .max_readahead = 65536,
-	};
-	struct fuse_init_out out;
-	struct fuse_attr_out a;
-	int r = setup(sock);
+	int r = setup_init(sock);
 
-	if (r == 0)
-		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+	if (r < 0)
+		return 1;
 	for (int i = 0; i < 1000 && r == 0; i++)
-		r = call(FUSE_GETATTR, FUSE_ROOT_ID,
-			 &(struct fuse_getattr_in){ 0 },
-			 sizeof(struct fuse_getattr_in), &a, sizeof(a));
+		r = getattr_root();
 	CHECK(r == 0, "1000 GETATTRs before the idle time (%d)", r);
 	sleep((unsigned int)seconds);
 	teardown();

@@ -130,6 +130,20 @@ requests()
 		awk -F= 'NF == 2 { s += $2 } END { print s + 0 }'
 }
 
+# counters ours|virtiofsd PID: the CPU time (ns) of the daemon, of QEMU's
+# vCPU threads and of its other threads, and our requests so far (0 for
+# virtiofsd).
+counters()
+{
+	local c v q r=0
+	c=$(cpu_ns "$2")
+	v=$(qemu_cpu_ns "$vg_qemu_pid" vcpu)
+	q=$(qemu_cpu_ns "$vg_qemu_pid" other)
+	# Last: SIGUSR1 costs the daemon CPU time.
+	[ "$1" = ours ] && r=$(requests "$2")
+	echo "$c $v $q $r"
+}
+
 # run_one ours|virtiofsd: one guest boot, figures appended to NAME.results:
 # "figure value", "cpu:figure us-per-op", "req:figure requests-per-op".
 run_one()
@@ -157,26 +171,20 @@ run_one()
 		*) ops=${BENCH_FILES:-2000} ;;
 		esac
 		vg_wait_step "$phase-begin"
-		c0=$(cpu_ns "$pid")
-		v0=$(qemu_cpu_ns "$vg_qemu_pid" vcpu)
-		q0=$(qemu_cpu_ns "$vg_qemu_pid" other)
-		[ "$who" = ours ] && r0=$(requests "$pid")
+		read -r c0 v0 q0 r0 <<<"$(counters "$who" "$pid")"
 		vg_send "go-$phase-begin"
 		vg_wait_step "$phase-end"
-		c1=$(cpu_ns "$pid")
-		v1=$(qemu_cpu_ns "$vg_qemu_pid" vcpu)
-		q1=$(qemu_cpu_ns "$vg_qemu_pid" other)
-		[ "$who" = ours ] && r1=$(requests "$pid")
+		read -r c1 v1 q1 r1 <<<"$(counters "$who" "$pid")"
 		vg_send "go-$phase-end"
 		{
 			per_op "cpu:$phase" "$c0" "$c1" "$ops"
 			per_op "vcpu:$phase" "$v0" "$v1" "$ops"
 			per_op "qemu:$phase" "$q0" "$q1" "$ops"
+			[ "$who" = ours ] &&
+				echo "req:$phase $(awk -v a="$r0" -v b="$r1" \
+					-v n="$ops" \
+					'BEGIN { printf "%.2f", (b - a) / n }')"
 		} >>"$vg_work/$who.results"
-		[ "$who" = ours ] &&
-			echo "req:$phase $(awk -v a="$r0" -v b="$r1" -v n="$ops" \
-				'BEGIN { printf "%.2f", (b - a) / n }')" \
-				>>"$vg_work/$who.results"
 	done
 	vg_wait_verdict
 	tr -d '\r' <"$vg_console" | awk '$1 == "BENCH" { print $2, $3 }' \
