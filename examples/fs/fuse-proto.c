@@ -199,6 +199,18 @@ static void teardown(void)
 	vhf_mem_free(mem);
 }
 
+/* The end of a checking mode: teardown and the verdict (exit status). */
+static int finish(void)
+{
+	teardown();
+	if (failures) {
+		printf("%d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("all checks passed\n");
+	return 0;
+}
+
 static void test_init(void)
 {
 	struct fuse_init_in in = {
@@ -740,17 +752,23 @@ static int write_file(long n)
 	return r;
 }
 
-/* The timing modes' start: set-up and INIT 7.31. Prints what failed. */
-static int setup_init(const char *sock)
+/* Set-up and INIT with in (NULL: 7.31), the answer in out (may be NULL).
+ * Prints what failed. */
+static int setup_init(const char *sock, const struct fuse_init_in *in,
+		      struct fuse_init_out *out)
 {
-	struct fuse_init_in in = {
+	static const struct fuse_init_in plain = {
 		.major = 7, .minor = 31, .max_readahead = 65536,
 	};
-	struct fuse_init_out out;
+	struct fuse_init_out ignored;
 	int r = setup(sock);
 
+	if (!in)
+		in = &plain;
+	if (!out)
+		out = &ignored;
 	if (r == 0)
-		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
+		r = call(FUSE_INIT, 0, in, sizeof(*in), out, sizeof(*out));
 	if (r < 0)
 		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
 	return r;
@@ -768,7 +786,7 @@ static int latency(const char *sock, long n)
 {
 	struct fuse_entry_out e;
 	double t[5], kicks;
-	int r = setup_init(sock);
+	int r = setup_init(sock, NULL, NULL);
 
 	if (r < 0)
 		return 1;
@@ -807,7 +825,7 @@ static int latency(const char *sock, long n)
 static int quiesce_rounds(const char *sock, long n)
 {
 	long i;
-	int r = setup_init(sock);
+	int r = setup_init(sock, NULL, NULL);
 
 	if (r < 0)
 		return 1;
@@ -828,7 +846,7 @@ static int quiesce_rounds(const char *sock, long n)
  * seconds: a polling back end must stop spinning on its own. */
 static int idle(const char *sock, long seconds)
 {
-	int r = setup_init(sock);
+	int r = setup_init(sock, NULL, NULL);
 
 	if (r < 0)
 		return 1;
@@ -872,14 +890,9 @@ static int init_probe(const char *sock)
 	};
 	struct fuse_init_out out = { 0 };
 	uint64_t got;
-	int r = setup(sock);
 
-	if (r == 0)
-		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
-	if (r < 0) {
-		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
+	if (setup_init(sock, &in, &out) < 0)
 		return 1;
-	}
 	got = out.flags | (uint64_t)out.flags2 << 32;
 	printf("protocol 7.%u\nmax_readahead %u\nmax_write %u\n"
 	       "max_pages %u\nmax_background %u\ncongestion_threshold %u\n"
@@ -1289,30 +1302,19 @@ static int concurrent(const char *sock, const char *share)
 	      "entries (%u wrong)", bad);
 	test_stop_in_flight(share);
 out:
-	teardown();
-	if (failures) {
-		printf("%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("all checks passed\n");
-	return 0;
+	return finish();
 }
 
 static int readonly_never(const char *sock)
 {
-	struct fuse_init_in in = { .major = 7, .minor = 31 };
-	struct fuse_init_out out;
+	static const struct fuse_init_in in = { .major = 7, .minor = 31 };
 	struct fuse_entry_out e, absent;
 	struct fuse_open_out oo;
 	char buf[4096];
-	int r = setup(sock);
+	int r;
 
-	if (r == 0)
-		r = call(FUSE_INIT, 0, &in, sizeof(in), &out, sizeof(out));
-	if (r < 0) {
-		printf("FAIL: set-up and INIT: %s\n", strerror(-r));
+	if (setup_init(sock, &in, NULL) < 0)
 		return 1;
-	}
 	r = lookup(FUSE_ROOT_ID, "hello.txt", &e);
 	CHECK(r == 0 && e.entry_valid == 0 && e.attr_valid == 0,
 	      "cache=never: LOOKUP with no entry or attribute caching");
@@ -1403,11 +1405,5 @@ int main(int argc, char *argv[])
 	test_dotdot(argv[2]);
 	if (argc == 4)
 		test_forget(argv[3]);
-	teardown();
-	if (failures) {
-		printf("%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("all checks passed\n");
-	return 0;
+	return finish();
 }
